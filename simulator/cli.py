@@ -1,0 +1,64 @@
+"""`segway-sim`: serve | listen | scenario | contract | bench."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+
+import click
+
+from . import __version__
+from .sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
+
+
+@click.group()
+@click.version_option(__version__, prog_name="segway-sim")
+def main() -> None:
+    """A high-fidelity simulator of the Segway fleet cloud."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--vehicles", default=20, show_default=True, type=click.IntRange(1, 5_000_000),
+              help="Fleet size of the demo platform (includes the reference's 3 example IMEIs).")
+@click.option("--seed", default=1, show_default=True, help="Seed of the fleet and of all chance.")
+@click.option("--callback", default=None, help="Push base URL of the demo platform.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Virtual seconds per wall second.")
+@click.option("--start", default=None, type=float,
+              help="Virtual start time, epoch seconds (default: now).")
+@click.option("--riders", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="off: unlocked vehicles stay parked (deterministic tests).")
+def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,
+          start: float | None, riders: str) -> None:
+    """Serve the vendor API and the control plane over a seeded virtual fleet."""
+    config = Config(seed=seed, vehicles=vehicles, callback_url=callback, speed=speed,
+                    start=float(int(time.time())) if start is None else start,
+                    riders=riders == "on")
+    asyncio.run(_serve(config, host, port))
+
+
+async def _serve(config: Config, host: str, port: int) -> None:
+    from .server.runner import start
+
+    sim = Simulator(config)
+    running = await start(sim, host, port)
+    imeis = ", ".join(sim.fleet.imeis[:5])
+    click.echo(
+        f"segway-sim {__version__} serving {len(sim.fleet)} vehicles on {running.url}\n"
+        f"  client_id={DEMO_CLIENT_ID}  client_secret={DEMO_CLIENT_SECRET}\n"
+        f"  bearer token {DEMO_TOKEN}\n"
+        f"  IMEIs: {imeis}\n"
+        f"  control plane: {running.url}/_sim/health   (Ctrl-C stops)"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()
+    click.echo("segway-sim stopped")

@@ -1,0 +1,51 @@
+"""The one source of time: a virtual clock that only moves when told to.
+
+Server mode moves it from wall time times a speed factor (see `Pacer`); tests and the control
+plane pause it and advance it. Nothing else in the simulator reads the wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Clock:
+    now: float  # virtual epoch seconds
+    speed: float = 1.0
+    paused: bool = False
+
+    @property
+    def now_ms(self) -> int:
+        return int(self.now * 1000)
+
+    def set_speed(self, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be > 0")
+        self.speed = float(speed)
+
+    def to_json(self) -> dict[str, object]:
+        return {"now": self.now, "nowMs": self.now_ms, "speed": self.speed, "paused": self.paused}
+
+
+class Pacer:
+    """Maps wall time to the virtual time the world should have reached.
+
+    The caller passes wall readings in (monotonic seconds), so the pacer itself never reads a
+    clock and stays testable. Pausing or changing speed re-anchors, so virtual time never jumps.
+    """
+
+    def __init__(self, clock: Clock, wall: float) -> None:
+        self.clock = clock
+        self._wall0 = wall
+        self._virt0 = clock.now
+
+    def reanchor(self, wall: float) -> None:
+        self._wall0 = wall
+        self._virt0 = self.clock.now
+
+    def target(self, wall: float) -> float:
+        if self.clock.paused:
+            self.reanchor(wall)
+            return self.clock.now
+        return max(self.clock.now, self._virt0 + (wall - self._wall0) * self.clock.speed)

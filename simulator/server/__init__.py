@@ -1,0 +1,1 @@
+"""The aiohttp adapter: app factory, vendor routes, control plane, wire format."""

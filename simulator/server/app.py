@@ -1,0 +1,68 @@
+"""The app factory: vendor routes, control plane, HTTP-level JSON errors, the clock's pacer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ..clock import Pacer
+from ..sim import Simulator
+from . import control, vendor
+from .keys import SIM
+from .wire import http_error
+
+log = logging.getLogger("segway_sim.server")
+
+PACE_INTERVAL_S = 0.05  # how often server mode catches the virtual clock up with wall time
+MAX_CONTROL_BODY = 512 * 1024 * 1024  # snapshots of large fleets; vendor bodies have their own cap
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: vendor.Handler) -> web.StreamResponse:
+    """No HTML and no tracebacks: every HTTP-level error has a JSON body."""
+    now = request.app[SIM].clock.now
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        response = http_error(exc.status, request.path, message, now)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return http_error(500, request.path, "internal simulator error", now)
+
+
+async def _pace(sim: Simulator) -> None:
+    """Server mode: move the virtual clock with wall time times the speed factor."""
+    pacer = Pacer(sim.clock, time.monotonic())
+    while True:
+        await asyncio.sleep(PACE_INTERVAL_S)
+        sim.advance_to(pacer.target(time.monotonic()))
+
+
+def create_app(sim: Simulator, pace: bool = True) -> web.Application:
+    """The simulator's HTTP app. `pace=False` leaves the clock to the control plane (tests)."""
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_CONTROL_BODY)
+    app[SIM] = sim
+    vendor.setup(app)
+    control.setup(app)
+
+    if pace:
+        async def pacing(app: web.Application) -> AsyncIterator[None]:
+            task = asyncio.create_task(_pace(sim))
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        app.cleanup_ctx.append(pacing)
+    return app

@@ -10,6 +10,10 @@ import time
 import click
 
 from . import __version__
+from .contract_cli import contract
+from .errors import SimError
+from .listen import listen
+from .physics import PhysicsConfig
 from .sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
 
 
@@ -26,18 +30,25 @@ def main() -> None:
               help="Fleet size of the demo platform (includes the reference's 3 example IMEIs).")
 @click.option("--seed", default=1, show_default=True, help="Seed of the fleet and of all chance.")
 @click.option("--callback", default=None, help="Push base URL of the demo platform.")
-@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Virtual seconds per wall second.")
+@click.option("--speed", default=1.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="Virtual seconds per wall second.")
 @click.option("--start", default=None, type=float,
               help="Virtual start time, epoch seconds (default: now).")
 @click.option("--riders", type=click.Choice(["on", "off"]), default="on", show_default=True,
               help="off: unlocked vehicles stay parked (deterministic tests).")
+@click.option("--physics", "physics_text", default="", metavar="RATES",
+              help="Chance rates of the living fleet: 'quiet' (none), or name=value pairs, e.g. "
+                   "offline_per_hour=0.1,faults_per_hour=0 (names: simulator/physics.py).")
 def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,
-          start: float | None, riders: str) -> None:
+          start: float | None, riders: str, physics_text: str) -> None:
     """Serve the vendor API and the control plane over a seeded virtual fleet."""
+    try:
+        physics = PhysicsConfig.parse(physics_text)
+    except SimError as err:
+        raise click.BadParameter(str(err), param_hint="--physics") from None
     config = Config(seed=seed, vehicles=vehicles, callback_url=callback, speed=speed,
                     start=float(int(time.time())) if start is None else start,
-                    riders=riders == "on")
+                    riders=riders == "on", physics=physics)
     asyncio.run(_serve(config, host, port))
 
 
@@ -52,6 +63,7 @@ async def _serve(config: Config, host: str, port: int) -> None:
         f"  client_id={DEMO_CLIENT_ID}  client_secret={DEMO_CLIENT_SECRET}\n"
         f"  bearer token {DEMO_TOKEN}\n"
         f"  IMEIs: {imeis}\n"
+        f"  dashboard: {running.url}/\n"
         f"  control plane: {running.url}/_sim/health   (Ctrl-C stops)"
     )
     stop = asyncio.Event()
@@ -62,3 +74,7 @@ async def _serve(config: Config, host: str, port: int) -> None:
     await stop.wait()
     await running.stop()
     click.echo("segway-sim stopped")
+
+
+main.add_command(contract)  # segway-sim contract (contract_cli.py)
+main.add_command(listen)  # segway-sim listen (listen.py)

@@ -37,15 +37,21 @@ class Pacer:
 
     def __init__(self, clock: Clock, wall: float) -> None:
         self.clock = clock
-        self._wall0 = wall
-        self._virt0 = clock.now
+        self.reanchor(wall)
 
     def reanchor(self, wall: float) -> None:
         self._wall0 = wall
         self._virt0 = self.clock.now
+        self._speed = self.clock.speed
+        self._last = self.clock.now
 
     def target(self, wall: float) -> float:
-        if self.clock.paused:
+        clock = self.clock
+        # Someone else moved the clock (a control-plane advance, a snapshot load) or changed its
+        # speed: go on from where it is now, at its new speed, without jumping or stalling.
+        if clock.paused or clock.speed != self._speed or clock.now != self._last:
             self.reanchor(wall)
-            return self.clock.now
-        return max(self.clock.now, self._virt0 + (wall - self._wall0) * self.clock.speed)
+        if clock.paused:
+            return clock.now
+        self._last = max(clock.now, self._virt0 + (wall - self._wall0) * clock.speed)
+        return self._last

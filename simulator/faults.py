@@ -1,17 +1,35 @@
 """Injection rules: which request, to which vehicle, gets which vendor error or delay.
 
 Rules are data set through the control plane, matched at the edge of the REST surface, and
-drawn from their own seeded stream, so the same rules and requests fail the same way.
+drawn from their own seeded stream, so the same rules and requests fail the same way. A rule
+validates itself (types and ranges) and names the offending field, so every way of making one
+(control plane, snapshot, scenario) gets the same checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 
-from .errors import MESSAGES
+from .errors import MESSAGES, SimError
+from .vehicle import OPERATIONS
+
+MAX_DELAY_MS = 600_000
+MAX_TIMES = 1_000_000_000
+
+
+def _whole(name: str, value: Any, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SimError(name, "must be an integer")
+    if value < lo or (hi is not None and value > hi):
+        raise SimError(name, f"must be within {lo}-{hi}" if hi is not None else f"must be >= {lo}")
+
+
+def _text(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise SimError(name, "must be a non-empty string")
 
 
 @dataclass
@@ -27,17 +45,31 @@ class Rule:
     fired: int = 0
 
     def __post_init__(self) -> None:
-        if self.code is not None and self.code not in MESSAGES:
-            raise ValueError(f"code: {self.code} is not a vendor code")
-        if not 0.0 <= self.probability <= 1.0:
-            raise ValueError("probability: must be within 0-1")
-        if self.times is not None and self.times < 1:
-            raise ValueError("times: must be >= 1")
-        if not 0 <= self.delayMs <= 600_000:
-            raise ValueError("delayMs: must be within 0-600000")
+        if self.code is not None:
+            _whole("code", self.code, 1)
+            if self.code not in MESSAGES:
+                raise SimError("code", f"{self.code} is not a vendor code (Appendix 1)")
+        _text("iotCode", self.iotCode)
+        _text("platformCode", self.platformCode)
+        _text("endpoint", self.endpoint)
+        if self.endpoint is not None and self.endpoint not in OPERATIONS:
+            raise SimError("endpoint", f"must be one of {', '.join(OPERATIONS)}")
+        p = self.probability
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+            raise SimError("probability", "must be a number within 0-1")
+        self.probability = float(p)
+        if self.times is not None:
+            _whole("times", self.times, 1, MAX_TIMES)
+        _whole("delayMs", self.delayMs, 0, MAX_DELAY_MS)
+        _whole("fired", self.fired, 0)
+        if self.code is None and not self.delayMs:
+            raise SimError("code", "a rule needs a code, a delayMs, or both")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+RULE_FIELDS = frozenset(f.name for f in fields(Rule))
 
 
 class FaultRules:
@@ -51,6 +83,9 @@ class FaultRules:
         self._next_id += 1
         self.rules.append(rule)
         return rule
+
+    def get(self, rule_id: int) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
 
     def remove(self, rule_id: int | None = None) -> int:
         before = len(self.rules)
@@ -73,3 +108,31 @@ class FaultRules:
                     self.rules.remove(rule)
             return rule
         return None
+
+    # -- snapshots (see snapshot.py) -------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nextId": self._next_id, "rules": [r.to_json() for r in self.rules]}
+
+    @classmethod
+    def from_json(cls, data: Any, rng: np.random.Generator) -> FaultRules:
+        """Rebuild the rules of `to_json`; raises SimError naming the field of a bad one."""
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            raise SimError("faults", "must be {nextId, rules: [...]}")
+        out = cls(rng)
+        for n, raw in enumerate(data["rules"]):
+            if not isinstance(raw, dict) or set(raw) - RULE_FIELDS or "id" not in raw:
+                raise SimError(f"faults.rules[{n}]", "not a rule")
+            try:
+                rule = Rule(**raw)
+            except SimError as err:
+                raise SimError(f"faults.rules[{n}].{err.field}", err.message) from err
+            if isinstance(rule.id, bool) or not isinstance(rule.id, int) or out.get(rule.id):
+                raise SimError(f"faults.rules[{n}].id", "must be a unique integer")
+            out.rules.append(rule)
+        next_id = data.get("nextId")
+        biggest = max((r.id for r in out.rules), default=0)
+        if isinstance(next_id, bool) or not isinstance(next_id, int) or next_id <= biggest:
+            raise SimError("faults.nextId", f"must be an integer > {biggest}")
+        out._next_id = next_id
+        return out

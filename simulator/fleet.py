@@ -9,7 +9,7 @@ also drives growth, snapshots and the control plane's field list. Rarely used ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,6 +95,23 @@ COLUMNS: dict[str, Column] = {
     "status_riding_interval": Column(np.int32, 10),
     "status_nonriding_interval": Column(np.int32, 0),
     "status_lock_interval": Column(np.int32, 0),
+    # the living fleet (physics.py, riders.py): rides, GPS error, chance incidents
+    "plugged": Column(np.bool_, False),  # a charger is connected (charging: and not yet full)
+    "charge_acc": Column(np.float32, 0.0),  # percent charged since the last cycle was counted
+    "ride_end": Column(np.float64, 0.0),  # virtual time the rider parks and locks; 0: no ride
+    "stop_until": Column(np.float64, 0.0),  # the rider stands still until (mount, light, fall)
+    "cruise": Column(np.float32, 18.0),  # the rider's preferred speed, km/h
+    "heading": Column(np.int8, -1),  # street-grid direction 0-3 of the ride; -1: no route yet
+    "stop_next": Column(np.bool_, False),  # a red light at the next intersection
+    "target_i": Column(np.int16, 0),  # the next intersection, in blocks of the city grid
+    "target_j": Column(np.int16, 0),
+    "dest_i": Column(np.int16, 0),  # where the ride heads, in blocks of the city grid
+    "dest_j": Column(np.int16, 0),
+    "gps_de": Column(np.float32, 0.0),  # error of the latest fix, m east / north of the truth
+    "gps_dn": Column(np.float32, 0.0),
+    "offline_until": Column(np.float64, 0.0),  # end of a network spell; inf: until powered
+    "fall_until": Column(np.float64, 0.0),  # a fallen vehicle is picked up then; 0: not fallen
+    "moving_until": Column(np.float64, 0.0),  # the illegal-moving alarm stops then
 }
 
 # Alert codes of the alert push and the bit each occupies in the `alerts` column.
@@ -142,6 +159,10 @@ class Fleet:
     platform: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
+
+    if TYPE_CHECKING:
+        # Every name in COLUMNS is an array attribute; typos still raise AttributeError at run time.
+        def __getattr__(self, name: str) -> np.ndarray: ...
 
     def __init__(self) -> None:
         for name, col in COLUMNS.items():

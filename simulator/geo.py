@@ -39,5 +39,7 @@ REGIONS = {"A": "apac", "E": "europe", "U": "americas", "C": "china"}
 def city_for(platform_code: str) -> City:
     letter = platform_code[:1].upper()
     if letter not in CITIES:
-        raise ValueError(f"platform code must start with one of {''.join(CITIES)}: {platform_code!r}")
+        raise ValueError(
+            f"platform code must start with one of {''.join(CITIES)}: {platform_code!r}"
+        )
     return CITIES[letter]

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 
 class Journal:
-    """A ring of dict records, newest last; each gets a sequence number `seq`."""
+    """A ring of dict records, newest last; each gets a sequence number `seq`.
+
+    `seq` keeps counting when old records fall off the ring, so `since=seq` paging never sees a
+    record twice and `seq - len(records)` says how many were dropped.
+    """
 
     def __init__(self, maxlen: int = 10_000) -> None:
         self.records: deque[dict[str, Any]] = deque(maxlen=maxlen)
         self.seq = 0
+
+    @property
+    def capacity(self) -> int:
+        return self.records.maxlen or 0
 
     def add(self, record: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
@@ -24,13 +32,23 @@ class Journal:
         self.records.clear()
 
     def select(
-        self, filters: dict[str, Any] | None = None, since: int = 0, limit: int | None = None
+        self,
+        filters: dict[str, Any] | None = None,
+        since: int = 0,
+        limit: int | None = None,
+        first: bool = False,
     ) -> list[dict[str, Any]]:
-        """Records whose fields equal every filter value (compared as strings), oldest first."""
+        """Records whose fields equal every filter value (compared as strings), oldest first.
+
+        With a `limit`, the newest `limit` matches, or with `first` the oldest ones (paging forward
+        with `since` must not skip the middle of a burst).
+        """
         wanted = {k: str(v) for k, v in (filters or {}).items() if v is not None}
-        found: Iterable[dict[str, Any]] = (
+        found = (
             r for r in self.records
             if r["seq"] > since and all(str(r.get(k)) == v for k, v in wanted.items())
         )
+        if limit and first:
+            return list(islice(found, limit))
         out = list(found)
         return out[-limit:] if limit else out

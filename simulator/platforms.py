@@ -58,6 +58,11 @@ class Tokens:
     by_value: dict[str, Token] = field(default_factory=dict)
     newest: dict[str, Token] = field(default_factory=dict)  # by platform code
 
+    def __post_init__(self) -> None:
+        # "its available value is within 86400 seconds"
+        if not 0 < self.lifetime <= MAX_TOKEN_LIFETIME_S:
+            raise ValueError(f"token lifetime must be within 1-{MAX_TOKEN_LIFETIME_S} s")
+
     def _new_value(self) -> str:
         return str(uuid.UUID(int=int(self.rng.integers(0, 2**63)) << 64
                              | int(self.rng.integers(0, 2**63)), version=4))

@@ -16,7 +16,9 @@ FULL_RANGE_M = {1: 70_000, 2: 60_000, 3: 45_000}
 
 def remaining_range(fleet: Fleet, i: int) -> int:
     """In the vendor's unit of 10 m (1230 means 12.3 km)."""
-    return round(float(fleet.power[i]) / 100.0 * FULL_RANGE_M[int(fleet.speed_mode[i])] / 10.0)
+    # Mode 0 ("unification status", status push table) has no range of its own: Eco's.
+    full = FULL_RANGE_M.get(int(fleet.speed_mode[i]), FULL_RANGE_M[2])
+    return round(float(fleet.power[i]) / 100.0 * full / 10.0)
 
 
 def status(fleet: Fleet, i: int) -> dict[str, Any]:

@@ -9,21 +9,30 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import vehicle
+from . import battery, vehicle
+from .cadence import Cadence
+from .chaos import PushChaos
 from .clock import Clock
 from .errors import VendorError
 from .events import Bus
 from .faults import FaultRules
 from .fleet import Fleet, make_imeis
 from .journal import Journal
+from .outbox import DEFAULT_QUEUE, Outbox
+from .physics import PhysicsConfig
 from .platforms import DEFAULT_TOKEN_LIFETIME_S, Platform, Tokens
 from .rng import Streams
+from .world import World
+
+if TYPE_CHECKING:
+    from .snapshot import SnapshotPart
 
 DEMO_CLIENT_ID = "A20081"
 DEMO_CLIENT_SECRET = "e2651be5-12d3-48f3-ba6c-bc2b04a447b6"
@@ -46,6 +55,7 @@ class Config:
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME_S
     tick_s: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)  # component-specific knobs
+    physics: PhysicsConfig = field(default_factory=PhysicsConfig)  # chance rates (physics.py)
 
 
 class Simulator:
@@ -53,8 +63,15 @@ class Simulator:
         self.config = config or Config()
         self.bus = Bus()
         self.tickers: list[Ticker] = []
+        # A ticker that can say when it next has work (`horizon(now) -> virtual time`) lets
+        # advance_to take longer steps; while any ticker has none, steps stay tick_s long.
+        self.horizons: dict[Ticker, Callable[[float], float]] = {}
         # Components that hold state of their own register a reset hook here.
         self.reset_hooks: list[Callable[[], None]] = []
+        # Components with state beyond the fleet columns add it to snapshots here (snapshot.py).
+        self.snapshot_parts: dict[str, SnapshotPart] = {}
+        self.cadence = Cadence(self)  # push cadence: ticker, bus listener, reset hook, snapshot
+        self.world = World(self)  # riders and physics: a ticker, a bus listener, a reset hook
         self.reset()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -71,6 +88,9 @@ class Simulator:
         self.inflight: set[int] = set()
         self.faults = FaultRules(self.streams.generator("faults"))
         self.requests = Journal(cfg.extra.get("journal_size", 10_000))
+        self.pushes = Journal(cfg.extra.get("push_journal_size", 10_000))
+        self.push_chaos = PushChaos(self.streams.generator("push-chaos"))
+        self.outbox = Outbox(self, cfg.extra.get("push_queue", DEFAULT_QUEUE))
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._timer_seq = itertools.count()
         self.step_count = 0
@@ -98,6 +118,7 @@ class Simulator:
         f.power[rows] = np.maximum(f.power[rows], 85.0)
         f.pack_percent[rows] = np.where(f.pack_percent[rows] > 0,
                                         np.maximum(f.pack_percent[rows], 85.0), 0)
+        battery.sync_packs(f, np.asarray(rows).reshape(-1))  # packs average the vehicle percent
 
     # -- platforms and vehicles -----------------------------------------------------------------
 
@@ -171,7 +192,7 @@ class Simulator:
             self._fire_timers()
             if self.clock.now >= target:
                 break
-            stop = min(target, self.clock.now + step)
+            stop = min(target, max(self.clock.now + step, self._horizon()))
             if self._timers and self._timers[0][0] < stop:
                 stop = self._timers[0][0]
             dt = stop - self.clock.now
@@ -179,6 +200,16 @@ class Simulator:
             self.step_count += 1
             for ticker in self.tickers:
                 ticker(stop, dt)
+
+    def _horizon(self) -> float:
+        """The earliest time any ticker has work, or -inf while some ticker cannot tell."""
+        if not self.tickers or any(t not in self.horizons for t in self.tickers):
+            return -math.inf
+        return min(self.horizons[t](self.clock.now) for t in self.tickers)
+
+    def clear_timers(self) -> None:
+        """Drop every pending timer (a snapshot load: they belong to the world it replaces)."""
+        self._timers.clear()
 
     def _fire_timers(self) -> None:
         while self._timers and self._timers[0][0] <= self.clock.now:

@@ -42,11 +42,15 @@ Guard = tuple[Callable[[Fleet, int], bool], int, str]
 
 # Every operation: an inactive vehicle has nothing to report or obey.
 _INACTIVE: Guard = (lambda f, i: not f.activated[i], 15300, "not activated")
-# Every command, in this order (see the README's state -> code table).
-_COMMAND_GUARDS: tuple[Guard, ...] = (
+# What must hold to reach the device at all (commands, and a real-time location query).
+_REACHABLE: tuple[Guard, ...] = (
     _INACTIVE,
     (lambda f, i: bool(f.transport[i]), 15301, "transport mode (whole-shutdown)"),
     (lambda f, i: not f.online[i], 15301, "offline"),
+)
+# Every command, in this order (see docs/errors.md).
+_COMMAND_GUARDS: tuple[Guard, ...] = (
+    *_REACHABLE,
     (lambda f, i: bool(f.upgrading[i]), 15500, "upgrading"),
     (lambda f, i: bool(f.dormant[i]), 15704, "dormant"),
 )
@@ -68,30 +72,51 @@ GUARDS: dict[str, tuple[Guard, ...]] = {
 }
 
 
-def admit(fleet: Fleet, i: int, op: str) -> None:
-    """Raise the vendor error the vehicle in row `i` gives to `op`, if any."""
-    for blocked, code, why in GUARDS[op]:
+def _check(fleet: Fleet, i: int, guards: tuple[Guard, ...]) -> None:
+    for blocked, code, why in guards:
         if blocked(fleet, i):
             raise VendorError(code, why)
+
+
+def admit(fleet: Fleet, i: int, op: str) -> None:
+    """Raise the vendor error the vehicle in row `i` gives to `op`, if any."""
+    _check(fleet, i, GUARDS[op])
+
+
+def admit_realtime(fleet: Fleet, i: int) -> None:
+    """A location query with realTimeLocation=true asks the device: it must be reachable.
+
+    Other queries answer the cloud's last known state, so they work offline.
+    """
+    _check(fleet, i, _REACHABLE)
 
 
 # -- effects ------------------------------------------------------------------------------------
 
 
-def _status_changed(fleet: Fleet, i: int, now: float, bus: Bus, reason: str) -> None:
+def status_changed(fleet: Fleet, i: int, now: float, bus: Bus, reason: str) -> None:
     fleet.status_time[i] = int(now)
     bus.publish(Event(now, i, STATUS, {"reason": reason}))
 
 
+def _switched(fleet: Fleet, i: int) -> None:
+    """Locked <-> unlocked or powered off: the ambient control's effect lasts "until the next
+    time the vehicle's status is switched"."""
+    extra = fleet.extras.get(i)
+    if extra:
+        extra.pop("ambientEffect", None)
+
+
 def unlock(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
-    was_locked = bool(fleet.locked[i])
+    if not fleet.locked[i]:
+        return  # already unlocked: the same unlocking period goes on, its settings stay
     fleet.locked[i] = False
     fleet.mech_lock_open[i] = bool(fleet.has_mech_lock[i])
     # Both are "enabled when the vehicle is unlocked by default", for each unlocking period.
     fleet.anti_theft[i] = True
     fleet.wireless_charging[i] = bool(fleet.wireless_charge[i] != 1)
-    if was_locked:
-        _status_changed(fleet, i, now, bus, "unlock")
+    _switched(fleet, i)
+    status_changed(fleet, i, now, bus, "unlock")
 
 
 def rider_lock(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
@@ -103,7 +128,10 @@ def rider_lock(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
     fleet.speed[i] = 0.0
     fleet.mech_lock_open[i] = False
     fleet.wireless_charging[i] = False
-    _status_changed(fleet, i, now, bus, "lock")
+    # Locking latches the battery cover too, so an open cover always means an unlocked vehicle.
+    fleet.cover_open[i] = False
+    _switched(fleet, i)
+    status_changed(fleet, i, now, bus, "lock")
     bus.publish(Event(now, i, COMPONENTS, {"type": 5, "status": 2}))
 
 
@@ -136,7 +164,8 @@ def whole_shutdown(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus
     fleet.online[i] = False
     fleet.riding[i] = False
     fleet.speed[i] = 0.0
-    _status_changed(fleet, i, now, bus, "offline")
+    _switched(fleet, i)
+    status_changed(fleet, i, now, bus, "offline")
 
 
 def power_on(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
@@ -147,7 +176,7 @@ def power_on(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
     fleet.online[i] = True
     fleet.last_active[i] = now
     if changed:
-        _status_changed(fleet, i, now, bus, "online")
+        status_changed(fleet, i, now, bus, "online")
 
 
 SWITCH_FIELDS = {
@@ -195,7 +224,11 @@ def set_sound(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> 
 
 
 def set_speed_mode(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    if fleet.speed_mode[i] == p["speedMode"]:
+        return
     fleet.speed_mode[i] = p["speedMode"]
+    # speedMode and remainingRange are status fields: the vehicle reports the change.
+    status_changed(fleet, i, now, bus, "speedMode")
 
 
 def set_bluetooth_key(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:

@@ -6,24 +6,28 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from .. import push
 from ..clock import Pacer
 from ..sim import Simulator
-from . import control, vendor
+from . import control, dashboard, push_routes, spec_routes, vendor
 from .keys import SIM
 from .wire import http_error
 
 log = logging.getLogger("segway_sim.server")
 
 PACE_INTERVAL_S = 0.05  # how often server mode catches the virtual clock up with wall time
+PACE_SLICE_S = 1.0  # virtual seconds advanced between two chances for requests to run
 MAX_CONTROL_BODY = 512 * 1024 * 1024  # snapshots of large fleets; vendor bodies have their own cap
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: vendor.Handler) -> web.StreamResponse:
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """No HTML and no tracebacks: every HTTP-level error has a JSON body."""
     now = request.app[SIM].clock.now
     try:
@@ -46,7 +50,14 @@ async def _pace(sim: Simulator) -> None:
     pacer = Pacer(sim.clock, time.monotonic())
     while True:
         await asyncio.sleep(PACE_INTERVAL_S)
-        sim.advance_to(pacer.target(time.monotonic()))
+        if pacer.clock is not sim.clock:  # a reset made a new clock
+            pacer = Pacer(sim.clock, time.monotonic())
+        target = pacer.target(time.monotonic())
+        # Catch up in slices, yielding between them: at a high --speed with many riders a wall
+        # second can hold more work than it can do, and requests must still be answered.
+        while sim.clock.now < target and pacer.clock is sim.clock:
+            sim.advance_to(min(target, sim.clock.now + PACE_SLICE_S))
+            await asyncio.sleep(0)
 
 
 def create_app(sim: Simulator, pace: bool = True) -> web.Application:
@@ -55,6 +66,10 @@ def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     app[SIM] = sim
     vendor.setup(app)
     control.setup(app)
+    dashboard.setup(app)  # the page at / and its live channel /_sim/live
+    push_routes.setup(app)  # /_sim/pushes, /_sim/push-chaos
+    spec_routes.setup(app)  # /_sim/openapi/{vendor,control}.json
+    push.setup(app, sim)  # delivers pushes while the app runs, paced or not
 
     if pace:
         async def pacing(app: web.Application) -> AsyncIterator[None]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
 from ..sim import Simulator
 from .keys import SIM
-from .wire import json_response
+from .wire import TooLarge, json_response, read_body, too_large
 
 BAD_CLIENT = {"error": "invalid_client", "error_description": "Bad client credentials"}
 
@@ -34,10 +34,17 @@ def _basic(header: str) -> tuple[str, str] | None:
 
 async def request_token(request: web.Request) -> web.Response:
     sim: Simulator = request.app[SIM]
+    try:
+        raw = await read_body(request)
+    except TooLarge:
+        record(sim, request, None, 413)
+        return too_large(request.path, sim.clock.now)
     fields: dict[str, str] = dict(request.query)
     if request.content_type == "application/x-www-form-urlencoded":
-        form = await request.post()
-        fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+        # The first value of a repeated field wins, as a servlet's getParameter.
+        for key, value in reversed(parse_qsl(raw.decode("utf-8", "replace"),
+                                             keep_blank_values=True)):
+            fields[key] = value
     basic = _basic(request.headers.get("Authorization", ""))
     if basic:
         fields.setdefault("client_id", basic[0])

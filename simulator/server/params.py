@@ -15,9 +15,10 @@ from typing import Any
 
 from ..errors import VendorError
 
-_INT_TEXT = re.compile(r"[+-]?\d{1,18}")
-_IMEI = re.compile(r"\d{1,20}")
-_BT_KEY = re.compile(r"[A-Za-z0-9]{8}")
+# ASCII only: Python's \d also matches other scripts' digits, which Jackson would refuse.
+_INT_TEXT = re.compile(r"[+-]?\d{1,18}", re.ASCII)
+_IMEI = re.compile(r"\d{1,20}", re.ASCII)
+_BT_KEY = re.compile(r"[A-Za-z0-9]{8}", re.ASCII)
 
 
 def bad(field: str, why: str) -> VendorError:
@@ -62,8 +63,7 @@ class Text:
             value = str(value)
         if not isinstance(value, str):
             raise bad(field, "not a string")
-        value = value.strip() if self.numbers_ok else value
-        if not self.pattern.fullmatch(value):
+        if not self.pattern.fullmatch(value):  # as sent: Jackson does not trim a String
             raise bad(field, "malformed")
         return value
 
@@ -181,16 +181,28 @@ def command_params(op: str, body: Any) -> dict[str, Any]:
     return params
 
 
-_BOOL_TEXT = {"true": True, "false": False}
+# What Spring's String -> Boolean conversion takes for a query parameter ("" means absent).
+_BOOL_TEXT = {"true": True, "on": True, "yes": True, "1": True,
+              "false": False, "off": False, "no": False, "0": False}
+
+
+_ONLY_IMEI = re.compile(r"iotCode=(\d{1,20})", re.ASCII)
+
+
+def only_imei(raw_query: str) -> str | None:
+    """The IMEI of a raw query string that is exactly `iotCode=<digits>`, as most are: read
+    without parsing the query (the answer query_params would give); None for anything else."""
+    found = _ONLY_IMEI.fullmatch(raw_query)
+    return found[1] if found else None
 
 
 def query_params(op: str, query: Mapping[str, str]) -> dict[str, Any]:
     """The query string of a GET query: `iotCode`, and `realTimeLocation` on location."""
     params: dict[str, Any] = {"iotCode": IOT_CODE.read("iotCode", query.get("iotCode"))}
     if op == "location":
-        raw = query.get("realTimeLocation")
-        if raw is not None:
-            if raw.strip().lower() not in _BOOL_TEXT:
+        raw = query.get("realTimeLocation", "").strip().lower()
+        if raw:
+            if raw not in _BOOL_TEXT:
                 raise bad("realTimeLocation", "not a boolean")
-            params["realTimeLocation"] = _BOOL_TEXT[raw.strip().lower()]
+            params["realTimeLocation"] = _BOOL_TEXT[raw]
     return params

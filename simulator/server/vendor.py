@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 
 import orjson
 from aiohttp import web
+from orjson import dumps
 
-from .. import readings
-from ..errors import VendorError
+from .. import readings, vehicle
+from ..errors import MESSAGES, VendorError
+from ..faults import Rule
 from ..platforms import Platform
 from ..sim import Simulator
 from .keys import SIM
 from .oauth import request_token
-from .params import command_params, query_params
-from .wire import envelope, error_envelope, http_error, json_response
+from .params import command_params, only_imei, query_params
+from .wire import JSON, TooLarge, new_op_id, read_body, too_large
 
 log = logging.getLogger("segway_sim.vendor")
-
-MAX_BODY = 64 * 1024  # the vendor's bodies are tiny; anything bigger is refused with 413
 
 # Success `msg` copies each endpoint's example ("Success" or "success").
 QUERY_READINGS: dict[str, tuple[Callable[[Any, int], dict[str, Any]], str, str]] = {
@@ -50,54 +50,35 @@ def authenticate(sim: Simulator, request: web.Request) -> Platform:
     return platform
 
 
-class TooLarge(Exception):
-    pass
-
-
 async def read_json(request: web.Request) -> Any:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise TooLarge
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise TooLarge
+    raw = await read_body(request)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise VendorError(15004, "body is not JSON") from exc
 
 
-Work = Callable[[Simulator, web.Request, dict[str, Any]], Awaitable[tuple[Any, str]]]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-async def _answer(request: web.Request, op: str, id_field: str, work: Work) -> web.Response:
-    """Run `work` and render its data or its vendor error; journal the call either way."""
-    sim = request.app[SIM]
-    started = time.perf_counter()
-    record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
-    try:
-        data, msg = await work(sim, request, record)
-        payload = envelope(0, msg, data, 0, id_field)
-    except VendorError as err:
-        payload = error_envelope(err, 0, id_field)
-        record["detail"] = err.detail
-    except TooLarge:
-        return http_error(413, request.path, f"request body larger than {MAX_BODY} bytes",
-                          sim.clock.now)
-    except Exception:  # never a traceback on the wire: the vendor answers 15001
-        log.exception("%s failed", op)
-        payload = error_envelope(VendorError(15001), 0, id_field)
-    payload["t"] = sim.clock.now_ms
-    record.update(t=payload["t"], code=payload["code"], opId=payload[id_field],
-                  latencyMs=round((time.perf_counter() - started) * 1000, 3))
+# Every vendor request runs through here, so each handler is one coroutine doing its pipeline
+# inline, and the envelope is made and journaled by one plain function (see docs/speed.md).
+def _answer(sim: Simulator, record: dict[str, Any], started: float, code: int, msg: str,
+            data: Any, id_field: str) -> web.Response:
+    """Render the envelope of `code` (0: `data`), and journal the call as `record`."""
+    t = sim.clock.now_ms
+    op_id = new_op_id()
+    record["t"] = t
+    record["code"] = code
+    record["opId"] = op_id
+    record["latencyMs"] = round((perf_counter() - started) * 1000, 3)
     sim.requests.add(record)
-    return json_response(payload)
+    return web.Response(body=dumps({"code": code, "msg": msg, "data": data, "t": t,
+                                    id_field: op_id}), content_type=JSON)
 
 
-async def _injected(sim: Simulator, platform: Platform, imei: str, op: str) -> None:
-    rule = sim.faults.match(platform.code, imei, op)
-    if rule is None:
-        return
+async def _injected(rule: Rule) -> None:
+    """A matched fault rule's effect: its delay (wall time, as a slow device), then its code."""
     if rule.delayMs:
         await asyncio.sleep(rule.delayMs / 1000)
     if rule.code is not None:
@@ -107,44 +88,69 @@ async def _injected(sim: Simulator, platform: Platform, imei: str, op: str) -> N
 def _query(op: str) -> Handler:
     reading, msg, id_field = QUERY_READINGS[op]
 
-    async def work(sim: Simulator, request: web.Request, record: dict[str, Any]) -> tuple[Any, str]:
-        platform = authenticate(sim, request)
-        record["platformCode"] = platform.code
-        params = query_params(op, request.query)
-        record["iotCode"] = params["iotCode"]
-        row = sim.lookup(platform, params["iotCode"])
-        await _injected(sim, platform, params["iotCode"], op)
-        sim.query(row, op)
-        if params.get("realTimeLocation") and not sim.fleet.online[row]:
-            raise VendorError(15301, "real-time location needs the vehicle online")
-        return reading(sim.fleet, row), msg
-
     async def handler(request: web.Request) -> web.Response:
-        return await _answer(request, op, id_field, work)
+        sim = request.app[SIM]
+        started = perf_counter()
+        record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
+        try:
+            platform = authenticate(sim, request)
+            record["platformCode"] = platform.code
+            imei = only_imei(request.rel_url.raw_query_string)
+            params = {"iotCode": imei} if imei is not None else query_params(op, request.query)
+            imei = record["iotCode"] = params["iotCode"]
+            row = sim.lookup(platform, imei)
+            rule = sim.faults.match(platform.code, imei, op)
+            if rule is not None:
+                await _injected(rule)
+            if params.get("realTimeLocation"):
+                # Asking the device itself: like a command, it needs the vehicle reachable.
+                vehicle.admit_realtime(sim.fleet, row)
+            sim.query(row, op)
+            data = reading(sim.fleet, row)
+        except VendorError as err:
+            record["detail"] = err.detail
+            return _answer(sim, record, started, err.code, err.msg, None, id_field)
+        except Exception:  # never a traceback on the wire: the vendor answers 15001
+            log.exception("%s failed", op)
+            return _answer(sim, record, started, 15001, MESSAGES[15001], None, id_field)
+        return _answer(sim, record, started, 0, msg, data, id_field)
 
     return handler
 
 
 def _command(op: str) -> Handler:
-    async def work(sim: Simulator, request: web.Request, record: dict[str, Any]) -> tuple[Any, str]:
-        platform = authenticate(sim, request)
-        record["platformCode"] = platform.code
-        body = await read_json(request)
-        if isinstance(body, dict) and body.get("iotCode") is not None:
-            record["iotCode"] = str(body["iotCode"])
-        params = command_params(op, body)
-        record["params"] = params
-        row = sim.lookup(platform, params["iotCode"])
-        sim.begin_command(row)
-        try:
-            await _injected(sim, platform, params["iotCode"], op)
-            sim.command(row, op, params)
-        finally:
-            sim.end_command(row)
-        return None, "Success"
-
     async def handler(request: web.Request) -> web.Response:
-        return await _answer(request, op, "opId", work)
+        sim = request.app[SIM]
+        started = perf_counter()
+        record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
+        try:
+            platform = authenticate(sim, request)
+            record["platformCode"] = platform.code
+            body = await read_json(request)
+            if isinstance(body, dict) and body.get("iotCode") is not None:
+                record["iotCode"] = str(body["iotCode"])
+            params = command_params(op, body)
+            record["params"] = params
+            row = sim.lookup(platform, params["iotCode"])
+            rule = sim.faults.match(platform.code, params["iotCode"], op)
+            if rule is not None and rule.code is not None and not rule.delayMs:
+                raise VendorError(rule.code, f"fault rule {rule.id}")  # answered before in-flight
+            sim.begin_command(row)
+            try:
+                if rule is not None:
+                    await _injected(rule)  # a delayed answer keeps the command in flight meanwhile
+                sim.command(row, op, params)
+            finally:
+                sim.end_command(row)
+        except VendorError as err:
+            record["detail"] = err.detail
+            return _answer(sim, record, started, err.code, err.msg, None, "opId")
+        except TooLarge:
+            return too_large(request.path, sim.clock.now)
+        except Exception:  # never a traceback on the wire: the vendor answers 15001
+            log.exception("%s failed", op)
+            return _answer(sim, record, started, 15001, MESSAGES[15001], None, "opId")
+        return _answer(sim, record, started, 0, "Success", None, "opId")
 
     return handler
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,14 +13,60 @@ from aiohttp import web
 from ..errors import VendorError
 
 JSON = "application/json"
+MAX_BODY = 64 * 1024  # the vendor's bodies are tiny; anything bigger is refused with 413
+
+
+class TooLarge(Exception):
+    """The body exceeds MAX_BODY: answered 413 (see `too_large`)."""
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, refusing more than MAX_BODY bytes (declared or, if chunked, as read)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise TooLarge
+    # content.read(n) returns what has arrived so far, not n bytes: read until EOF.
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(MAX_BODY + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise TooLarge
+    return b"".join(chunks)
 
 
 def json_response(payload: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(payload), status=status, content_type=JSON)
 
 
+# opIds are version-4 UUIDs from os.urandom, as uuid.uuid4() makes them, but made 512 at a time:
+# one getrandom call and one hex conversion per batch instead of a UUID object per answer.
+_OP_ID_BATCH = 512
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant bits
+_op_ids: Iterator[str] = iter(())
+
+
+def _op_id_batch() -> Iterator[str]:
+    h = os.urandom(16 * _OP_ID_BATCH).hex()
+    return iter([f"{h[o:o + 8]}-{h[o + 8:o + 12]}-4{h[o + 13:o + 16]}-{_VARIANT[h[o + 16]]}"
+                 f"{h[o + 17:o + 20]}-{h[o + 20:o + 32]}" for o in range(0, 32 * _OP_ID_BATCH, 32)])
+
+
+def _forget_op_ids() -> None:
+    global _op_ids
+    _op_ids = iter(())
+
+
+os.register_at_fork(after_in_child=_forget_op_ids)  # a forked worker must not repeat the parent's
+
+
 def new_op_id() -> str:
-    return str(uuid.uuid4())
+    """A fresh random UUID (version 4), like str(uuid.uuid4())."""
+    global _op_ids
+    for op_id in _op_ids:
+        return op_id
+    _op_ids = _op_id_batch()
+    return next(_op_ids)
 
 
 def envelope(
@@ -54,3 +101,7 @@ def http_error(status: int, path: str, message: str, now: float) -> web.Response
         "path": path,
     }
     return json_response(body, status=status)
+
+
+def too_large(path: str, now: float) -> web.Response:
+    return http_error(413, path, f"request body larger than {MAX_BODY} bytes", now)

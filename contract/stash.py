@@ -1,0 +1,13 @@
+"""What the suite's hooks and tests share during a run (pytest stash keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .recordings import Drift
+
+DRIFT = pytest.StashKey[list[Drift]]()  # field-by-field drift from recorded truth
+RECORDED = pytest.StashKey[dict[str, Any]]()  # situation -> the target's answer, for --record
+PROFILE = pytest.StashKey[dict[str, Any]]()  # the resolved target and its permissions

@@ -1,0 +1,111 @@
+"""Every documented parameter rule of the commands: each invalid value gets 15004.
+
+A rejected request changes nothing, but on a live target these still name the test vehicle, so
+they carry the safety marker of their endpoint (controls / changes_settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from . import checks
+from .surface import BY_NAME, COMMANDS, CONTROL, IOT_CODE_INVALID, Endpoint, json_copy
+from .target import Target
+
+
+def _safety(endpoint: Endpoint) -> pytest.MarkDecorator:
+    return pytest.mark.controls if endpoint.kind == CONTROL else pytest.mark.changes_settings
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for endpoint in COMMANDS:
+        for why, body in endpoint.invalid:
+            cases.append(pytest.param(endpoint, body, id=f"{endpoint.name}:{why}",
+                                      marks=_safety(endpoint)))
+    return cases
+
+
+def _iot_cases() -> list[Any]:
+    return [pytest.param(endpoint, body, id=f"{endpoint.name}:{why}", marks=_safety(endpoint))
+            for endpoint in COMMANDS for why, body in IOT_CODE_INVALID]
+
+
+@pytest.mark.unvalidated
+@pytest.mark.parametrize(("endpoint", "body"), _cases())
+def test_an_invalid_parameter_gets_15004(target: Target, endpoint: Endpoint, body: dict) -> None:
+    reply = target.post(endpoint.path, {"iotCode": target.iot_code, **json_copy(body)})
+    checks.error(reply, 15004)
+
+
+@pytest.mark.unvalidated
+@pytest.mark.parametrize(("endpoint", "body"), _iot_cases())
+def test_a_bad_iot_code_in_a_command_gets_15004(target: Target, endpoint: Endpoint,
+                                                body: dict) -> None:
+    reply = target.post(endpoint.path, {**json_copy(endpoint.example), **body})
+    checks.error(reply, 15004)
+
+
+@pytest.mark.unvalidated
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"", b'"861477038719116"'],
+                         ids=["text", "list", "empty", "string"])
+@pytest.mark.parametrize("endpoint", [pytest.param(e, id=e.name, marks=_safety(e))
+                                      for e in COMMANDS if e.name in ("unlock", "setting/sound")])
+def test_a_body_that_is_not_an_object_gets_15004(target: Target, endpoint: Endpoint,
+                                                 raw: bytes) -> None:
+    checks.error(target.post(endpoint.path, None, raw=raw), 15004)
+
+
+@pytest.mark.mock_only
+@pytest.mark.parametrize("endpoint", COMMANDS, ids=lambda e: e.name)
+def test_a_rejected_request_changes_nothing(target: Target, endpoint: Endpoint) -> None:
+    before = target.control("GET", f"/_sim/vehicles/{target.iot_code}")
+    for _, body in endpoint.invalid + IOT_CODE_INVALID[1:2]:
+        target.post(endpoint.path, {"iotCode": target.iot_code, **json_copy(body)})
+    assert target.control("GET", f"/_sim/vehicles/{target.iot_code}") == before
+
+
+def _edges() -> list[Any]:
+    """Each ranged field of a setting at both ends of its documented range."""
+    edges = {
+        "setting/switch": {"alertSensitivity": (1, 3), "speedLimit": (6, 32),
+                           "lowPowerValue": (0, 30), "unlockTailLight": (0, 3)},
+        "setting/sound": {"volume": (1, 3), "workMode": (0, 2)},
+        "setting/speed-mode": {"speedMode": (1, 3)},
+        "sound": {"controlType": (2, 13)},
+        "ambient": {"color": (1, 7), "bright": (1, 3)},
+    }
+    out = []
+    for endpoint in COMMANDS:
+        for name, ends in edges.get(endpoint.name, {}).items():
+            for end in ends:
+                out.append(pytest.param(endpoint, {**endpoint.example, name: end},
+                                        id=f"{endpoint.name}:{name}={end}"))
+    out.append(pytest.param(
+        COMMANDS[-1], {"locationInterval": {"unlockStatus": 10, "lockStatus": 65535}},
+        id="setting/interval:10..65535"))
+    out.append(pytest.param(
+        COMMANDS[-1], {"statusInterval": {"nonRiding": 65535}}, id="setting/interval:one group"))
+    return out
+
+
+@pytest.mark.mock_only
+@pytest.mark.parametrize(("endpoint", "body"), _edges())
+def test_the_ends_of_each_range_are_accepted(target: Target, endpoint: Endpoint,
+                                            body: dict) -> None:
+    checks.success(target.post(endpoint.path, {"iotCode": target.iot_code, **body}), endpoint)
+
+
+@pytest.mark.mock_only
+@pytest.mark.parametrize("endpoint", COMMANDS, ids=lambda e: e.name)
+def test_liberal_reading_numbers_as_text_and_unknown_fields(target: Target,
+                                                           endpoint: Endpoint) -> None:
+    # Spring/Jackson reads "2" as 2, a numeric IMEI as text, and ignores unknown fields.
+    body: dict[str, Any] = {k: (str(v) if isinstance(v, int) else v)
+                            for k, v in endpoint.example.items()}
+    body.update(iotCode=int(target.iot_code), someFutureField=1)
+    if endpoint.name == "battery-cover":
+        target.post(BY_NAME["unlock"].path, {"iotCode": target.iot_code})  # opens when unlocked
+    checks.success(target.post(endpoint.path, body), endpoint)

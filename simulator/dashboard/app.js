@@ -1,0 +1,127 @@
+// Glue: live messages to the map, the panel, the charts, the legend and the feed.
+"use strict";
+
+(function (D) {
+  const fleet = D.fleet;
+  const FEED_MAX = 300;
+
+  D.select = function (imei) {
+    D.view.selected = imei;
+    if (imei) {
+      const row = fleet.row(imei);
+      if (row !== undefined && fleet.platform[row] !== D.view.platform) {
+        D.$("#platform").value = String(fleet.platform[row]);
+        D.map.setPlatform(fleet.platform[row]);
+        D.map.centreOn(imei);
+      }
+      D.panel.open(imei);
+      showTab("vehicle");
+    }
+    D.map.invalidate();
+  };
+
+  function showTab(name) {
+    D.$$(".tabs button").forEach((b) => b.classList.toggle("on", b.dataset.tab === name));
+    D.$$(".tab").forEach((t) => t.classList.toggle("on", t.id === `tab-${name}`));
+    D.controls.onTab(name);
+  }
+  D.$$(".tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+
+  D.$("#find").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const imei = D.$("#find-imei").value.trim();
+    if (fleet.row(imei) === undefined) { D.$("#find-imei").select(); return; }
+    D.select(imei);
+    D.map.centreOn(imei);
+  });
+
+  // -- legend: colours, counts, click to hide a state ------------------------------------------
+
+  function drawLegend(stats) {
+    const counts = (stats && stats.byState) || [];
+    D.$("#legend").replaceChildren(...fleet.states.map((name, s) => D.el("div", {
+      class: D.view.hidden.has(s) ? "off" : "",
+      title: "click to hide or show",
+      onclick: () => {
+        if (D.view.hidden.has(s)) D.view.hidden.delete(s); else D.view.hidden.add(s);
+        drawLegend(lastStats);
+        D.map.invalidate();
+      },
+    }, D.el("i", {style: `background:${D.colorOf(name)}`}), name, D.el("b", {}, counts[s] || 0))));
+  }
+
+  // -- the feed ---------------------------------------------------------------------------------
+
+  function describe(e) {
+    const d = e.data || {};
+    switch (e.kind) {
+      case "vehicle":
+        if (e.type === "status") return `status ${d.reason || ""}`;
+        if (e.type === "alert") return `alert ${d.code} ${d.alertStatus ? "disappeared" : "appeared"}`;
+        if (e.type === "fault") return `fault ${d.code} ${d.faultStatus ? "cleared" : "appeared"}`;
+        if (e.type === "components") return `components type ${d.type} status ${d.status}`;
+        return e.type;
+      case "api":
+        return `${e.endpoint} → ${e.code}${e.detail ? ` (${e.detail})` : ""}`;
+      case "push":
+        return `${e.type} push → ${e.outcome}` +
+          `${e.httpStatus ? ` ${e.httpStatus}` : ""}${e.error ? ` ${e.error}` : ""}` +
+          `${e.reason ? ` (${e.reason})` : ""}${e.attempt > 1 ? " · retry" : ""}` +
+          `${e.chaos ? ` · chaos ${e.chaos}` : ""}`;
+      case "reset":
+        return "the world was reset";
+      default:
+        return e.kind;
+    }
+  }
+  const failed = (e) => (e.kind === "api" && e.code !== 0 && e.code !== 200) ||
+    (e.kind === "push" && e.outcome !== "delivered");
+
+  function addToFeed(events, note) {
+    const feed = D.$("#feed");
+    const items = events.slice(-FEED_MAX).map((e) => D.el("li", {
+      "data-kind": e.kind, "data-imei": e.iotCode || "", "data-type": e.type || e.endpoint || "",
+      hidden: hiddenKinds.has(e.kind),
+      onclick: () => { if (e.iotCode && fleet.row(e.iotCode) !== undefined) D.select(e.iotCode); },
+    },
+    D.el("span", {class: "t"}, D.fmtTime(e.t)),
+    D.el("span", {class: `k ${e.kind}`}, e.kind),
+    D.el("span", {}, e.iotCode || e.platformCode || ""),
+    D.el("span", {class: failed(e) ? "bad" : ""}, describe(e))));
+    if (note) items.push(D.el("li", {"data-kind": "note"}, D.el("span", {class: "hint"}, note)));
+    feed.prepend(...items.reverse());
+    while (feed.childElementCount > FEED_MAX) feed.lastElementChild.remove();
+  }
+  const hiddenKinds = new Set();
+  D.$$(".filters input").forEach((box) => box.addEventListener("change", () => {
+    if (box.checked) hiddenKinds.delete(box.dataset.kind); else hiddenKinds.add(box.dataset.kind);
+    D.$$("#feed li").forEach((li) => { li.hidden = hiddenKinds.has(li.dataset.kind); });
+  }));
+
+  // -- live messages ----------------------------------------------------------------------------
+
+  let lastStats = null;
+  D.live.on((msg) => {
+    if (msg.roster) {
+      D.controls.onRoster();
+      drawLegend(lastStats);
+      if (D.view.selected && fleet.row(D.view.selected) === undefined) D.panel.close();
+    }
+    if (msg.fleet) D.map.invalidate();
+    if (msg.clock) D.controls.onClock(msg.clock);
+    if (msg.stats) {
+      lastStats = msg.stats;
+      D.charts.update(msg.stats);
+      drawLegend(msg.stats);
+    }
+    let note = null;
+    if (msg.resync) note = "reconnected to a new simulator stream: the map was redrawn";
+    else if (msg.gap) note = `${msg.gap} events skipped (this page fell behind)`;
+    if ((msg.events && msg.events.length) || note) addToFeed(msg.events || [], note);
+    if (msg.gap) D.$("#feed-gap").textContent = `${msg.gap} skipped`;
+    D.panel.onMessage(msg);
+  });
+
+  window.dash = D; // for the console and for browser tests
+  D.live.connect();
+})(window.Dash);

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 
 import click
@@ -53,7 +51,7 @@ def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, 
 
 
 async def _serve(config: Config, host: str, port: int) -> None:
-    from .server.runner import start
+    from .server.runner import start, until_signalled
 
     sim = Simulator(config)
     running = await start(sim, host, port)
@@ -66,12 +64,7 @@ async def _serve(config: Config, host: str, port: int) -> None:
         f"  dashboard: {running.url}/\n"
         f"  control plane: {running.url}/_sim/health   (Ctrl-C stops)"
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await until_signalled()
     await running.stop()
     click.echo("segway-sim stopped")
 

@@ -11,8 +11,6 @@ whatever that receiver answered. Partners verify in their own receiver with
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from aiohttp import web
 
 from .alerts import ALERT_NAMES
 from .events import KINDS
+from .server.runner import until_signalled
 from .signing import verify_signature
 from .sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
@@ -181,10 +180,5 @@ async def _run(listener: Listener, host: str, port: int) -> None:
     platforms = ", ".join(code or "any platform" for code in listener.secrets)
     click.echo(f"listening on http://{bound[0]}:{bound[1]}  (segway-sim serve --callback "
                f"http://{bound[0]}:{bound[1]})  verifying for: {platforms}")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await until_signalled()
     await runner.cleanup()

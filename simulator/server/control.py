@@ -16,7 +16,6 @@ from aiohttp import web
 
 from .. import snapshot
 from ..errors import SimError
-from ..faults import RULE_FIELDS
 from ..sim import Simulator
 from . import control_vehicles
 from .control_params import (
@@ -34,6 +33,7 @@ from .control_params import (
     require,
 )
 from .keys import SIM
+from .rule_routes import add_rule_routes
 from .wire import json_response
 
 MAX_ADVANCE_S = 7 * 86_400  # one request lives through at most a week (it holds the server)
@@ -119,47 +119,6 @@ async def get_requests(request: web.Request) -> web.Response:
                           "capacity": journal.capacity})
 
 
-# -- fault rules -------------------------------------------------------------------------------
-
-RULE_INPUT = RULE_FIELDS - {"id", "fired"}  # those two are the simulator's
-
-
-@answers_sim_errors
-async def add_fault(request: web.Request) -> web.Response:
-    sim = request.app[SIM]
-    body = await read_object(request)
-    for name in body:
-        if name not in RULE_INPUT:
-            raise SimError(name, f"unknown field; known: {', '.join(sorted(RULE_INPUT))}")
-    code, imei = body.get("platformCode"), body.get("iotCode")
-    if isinstance(code, str) and code not in sim.platforms:
-        raise SimError("platformCode", f"no platform {code}")
-    row = sim.fleet.find(imei) if isinstance(imei, str) else None
-    if isinstance(imei, str) and row is None:
-        raise SimError("iotCode", f"no vehicle {imei}")
-    if row is not None and code is not None and sim.platform_of(row).code != code:
-        raise SimError("iotCode", f"{imei} belongs to platform {sim.platform_of(row).code}")
-    rule = sim.faults.add(**body)
-    return json_response(rule.to_json(), status=201)
-
-
-async def list_faults(request: web.Request) -> web.Response:
-    return json_response({"items": [r.to_json() for r in request.app[SIM].faults.rules]})
-
-
-async def delete_faults(request: web.Request) -> web.Response:
-    return json_response({"deleted": request.app[SIM].faults.remove()})
-
-
-@answers_sim_errors
-async def delete_fault(request: web.Request) -> web.Response:
-    faults = request.app[SIM].faults
-    raw = request.match_info["id"]
-    if not re.fullmatch(r"\d{1,18}", raw) or faults.get(int(raw)) is None:
-        raise SimError("id", f"no fault rule {raw}", status=404)
-    return json_response({"deleted": faults.remove(int(raw))})
-
-
 # -- platforms ---------------------------------------------------------------------------------
 
 # The region letter picks the vendor's domain (the reference's Note1) and the simulated city.
@@ -227,10 +186,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/_sim/snapshot", get_snapshot)
     r.add_put("/_sim/snapshot", put_snapshot)
     r.add_get("/_sim/requests", get_requests)
-    r.add_post("/_sim/faults", add_fault)
-    r.add_get("/_sim/faults", list_faults)
-    r.add_delete("/_sim/faults", delete_faults)
-    r.add_delete("/_sim/faults/{id}", delete_fault)
+    add_rule_routes(app, "/_sim/faults", lambda sim: sim.faults, "fault rule")
     r.add_get("/_sim/platforms", list_platforms)
     r.add_post("/_sim/platforms", add_platform)
     r.add_patch("/_sim/platforms/{clientId}", patch_platform)

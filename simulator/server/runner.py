@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import socket
 from dataclasses import dataclass
 
@@ -35,3 +38,13 @@ async def start(sim: Simulator, host: str = "127.0.0.1", port: int = 0, pace: bo
     await site.start()
     bound = runner.addresses[0]
     return Running(runner, str(bound[0]), int(bound[1]))
+
+
+async def until_signalled() -> None:
+    """Return on Ctrl-C or SIGTERM, so the caller can stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

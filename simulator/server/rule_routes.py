@@ -1,0 +1,71 @@
+"""Create, list and delete routes for a seeded rule set (fault rules, push chaos)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import SimError
+from ..rules import RuleSet
+from ..sim import Simulator
+from .control_params import answers_sim_errors, read_object
+from .keys import SIM
+from .wire import json_response
+
+
+def add_rule_routes(
+    app: web.Application,
+    path: str,
+    rules_of: Callable[[Simulator], RuleSet[Any]],
+    label: str,
+    required: tuple[str, ...] = (),
+) -> None:
+    """POST `path` (201 with the rule), GET `path`, DELETE `path` (all), DELETE `path`/{id}."""
+    async def add(request: web.Request) -> web.Response:
+        sim = request.app[SIM]
+        rules = rules_of(sim)
+        body = await read_object(request)
+        # `id` and `fired` are the simulator's to keep; the rest of a rule a caller may set.
+        known = frozenset(f.name for f in fields(rules.rule_class)) - {"id", "fired"}
+        for name in body:
+            if name not in known:
+                raise SimError(name, f"unknown field; known: {', '.join(sorted(known))}")
+        for name in required:
+            if name not in body:
+                raise SimError(name, "is required")
+        _check_targets(sim, body.get("platformCode"), body.get("iotCode"))
+        return json_response(rules.add(**body).to_json(), status=201)
+
+    async def list_rules(request: web.Request) -> web.Response:
+        return json_response({"items": [r.to_json() for r in rules_of(request.app[SIM]).rules]})
+
+    async def delete_all(request: web.Request) -> web.Response:
+        return json_response({"deleted": rules_of(request.app[SIM]).remove()})
+
+    async def delete_one(request: web.Request) -> web.Response:
+        rules = rules_of(request.app[SIM])
+        raw = request.match_info["id"]
+        if not re.fullmatch(r"\d{1,18}", raw) or rules.get(int(raw)) is None:
+            raise SimError("id", f"no {label} {raw}", status=404)
+        return json_response({"deleted": rules.remove(int(raw))})
+
+    r = app.router
+    r.add_post(path, answers_sim_errors(add))
+    r.add_get(path, list_rules)
+    r.add_delete(path, delete_all)
+    r.add_delete(path + "/{id}", answers_sim_errors(delete_one))
+
+
+def _check_targets(sim: Simulator, code: Any, imei: Any) -> None:
+    """A rule naming a platform or vehicle that does not exist could never fire: refuse it."""
+    if isinstance(code, str) and code not in sim.platforms:
+        raise SimError("platformCode", f"no platform {code}")
+    row = sim.fleet.find(imei) if isinstance(imei, str) else None
+    if isinstance(imei, str) and row is None:
+        raise SimError("iotCode", f"no vehicle {imei}")
+    if row is not None and code is not None and sim.platform_of(row).code != code:
+        raise SimError("iotCode", f"{imei} belongs to platform {sim.platform_of(row).code}")

@@ -25,6 +25,7 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 # Control-plane operations that live through virtual days or build whole fleets per request
 # (correct, but one generated request can hold the server for many seconds), and the live stream.
 SLOW_CONTROL = ("/_sim/clock", "/_sim/platforms", "/_sim/snapshot", "/_sim/reset",
+                "/_sim/scenarios/{name}",  # starts a whole fleet story moving the clock
                 "/_sim/live")  # an endless event stream
 
 

@@ -12,6 +12,7 @@ from .contract_cli import contract
 from .errors import SimError
 from .listen import listen
 from .physics import PhysicsConfig
+from .scenario_cli import scenario
 from .sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
 
 
@@ -71,3 +72,4 @@ async def _serve(config: Config, host: str, port: int) -> None:
 
 main.add_command(contract)  # segway-sim contract (contract_cli.py)
 main.add_command(listen)  # segway-sim listen (listen.py)
+main.add_command(scenario)  # segway-sim scenario (scenario_cli.py)

@@ -15,6 +15,7 @@ from ..errors import MESSAGES
 from ..events import KINDS
 from ..fleet import ALERT_CODES
 from ..outbox import OUTCOMES
+from ..scenarios import NAMES as SCENARIO_NAMES
 from ..vehicle import OPERATIONS
 from .vendor import EXAMPLE_IMEIS, obj, ref
 
@@ -257,10 +258,48 @@ def paths() -> dict[str, Schema]:
         },
         "/_sim/push-chaos/{id}": {"delete": op("deletePushChaosRule", "remove one chaos rule", {
             **ok(ref("Deleted")), **errors(404)}, parameters=rule_id, tag="pushes")},
+        **scenario_paths(),
         **dashboard_paths(),
         **{f"/_sim/openapi/{n}.json": {"get": op(
             f"openapi{n.title()}", f"this OpenAPI description of the {n} surface",
             ok({"type": "object"}), tag="meta")} for n in ("vendor", "control")},
+    }
+
+
+SCENARIO_NAME = [path_param("name", {"type": "string", "enum": list(SCENARIO_NAMES)})]
+SCENARIO_STATUS = {"type": "string", "enum": ["idle", "running", "passed", "failed", "error",
+                                              "cancelled"]}
+
+
+def scenario_paths() -> dict[str, Schema]:
+    start = obj({
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+        "vehicles": {"type": "integer", "minimum": 1, "maximum": 100_000,
+                     "description": "fleet size (default: the story's own)"},
+        "speed": nullable({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000,
+                           "description": "virtual s per wall s while the run moves a paused "
+                                          "clock (default: as fast as possible)"}),
+        "callbackUrl": {"type": "string", "format": "uri",
+                        "description": "default: the demo platform's, else a receiver of the "
+                                       "run's own"},
+    })
+    return {
+        "/_sim/scenarios": {"get": op("listScenarios", "the scenario library, each with its "
+                                      "latest run", ok(items("ScenarioSummary")),
+                                      tag="scenarios")},
+        "/_sim/scenarios/{name}": {
+            "get": op("getScenario", "a scenario's latest run: progress, counters, notes, "
+                      "outcomes", {**ok(ref("ScenarioRun")), **errors(404)},
+                      parameters=SCENARIO_NAME, tag="scenarios"),
+            "post": op("startScenario", "play a scenario against this simulator (one at a "
+                       "time)", {**ok(ref("ScenarioRun"), "started", "202"),
+                                 **errors(400, 404, 409)},
+                       parameters=SCENARIO_NAME, requestBody=json_body(start, required=False),
+                       tag="scenarios"),
+            "delete": op("stopScenario", "stop the running scenario", {
+                **ok(ref("ScenarioRun")), **errors(404, 409)}, parameters=SCENARIO_NAME,
+                tag="scenarios"),
+        },
     }
 
 
@@ -310,6 +349,24 @@ def components() -> Schema:
         "Platform": obj({"clientId": STR, "clientSecret": STR, "callbackUrl": nullable(STR),
                          "region": STR, "city": STR, "vehicles": INT},
                         ["clientId", "clientSecret", "callbackUrl", "vehicles"], strict=False),
+        "ScenarioSummary": obj({
+            "name": {"type": "string", "enum": list(SCENARIO_NAMES)}, "description": STR,
+            "status": SCENARIO_STATUS, "progress": {"type": "number", "minimum": 0,
+                                                    "maximum": 1}},
+            ["name", "description", "status", "progress"]),
+        "ScenarioRun": obj({
+            "name": STR, "description": STR, "status": SCENARIO_STATUS,
+            "progress": {"type": "number", "minimum": 0, "maximum": 1}, "seed": INT,
+            "vehicles": INT, "duration": NUM, "mode": nullable({"enum": ["drive", "follow"]}),
+            "platformCode": nullable(STR), "startedAt": nullable(NUM), "elapsed": NUM,
+            "counters": {"type": "object", "additionalProperties": INT},
+            "notes": {"type": "array", "items": obj({"t": NUM, "text": STR}, ["t", "text"])},
+            "outcomes": {"type": "array", "items": obj({
+                "what": STR, "ok": BOOL, "expected": STR, "observed": STR},
+                ["what", "ok", "expected", "observed"])},
+            "error": nullable(STR)},
+            ["name", "status", "progress", "seed", "vehicles", "duration", "counters",
+             "notes", "outcomes"], "a scenario's latest run on this simulator"),
         "VehicleSummary": obj({
             "iotCode": STR, "platformCode": STR, "powerPercent": NUM, "latitude": NUM,
             "longitude": NUM, "alerts": {"type": "array", "items": INT},
@@ -341,7 +398,8 @@ def spec(version: str) -> Schema:
                                 "misuse answers 400/404/409 with {error, field} and changes "
                                 "nothing. Not part of the vendor surface."},
         "servers": [{"url": "http://127.0.0.1:8080", "description": "segway-sim serve"}],
-        "tags": [{"name": n} for n in ("control", "pushes", "dashboard", "meta")],
+        "tags": [{"name": n} for n in ("control", "pushes", "scenarios", "dashboard",
+                                        "meta")],
         "paths": paths(),
         "components": components(),
     }

@@ -13,7 +13,7 @@ from aiohttp import web
 from .. import push
 from ..clock import Pacer
 from ..sim import Simulator
-from . import control, dashboard, push_routes, spec_routes, vendor
+from . import control, dashboard, push_routes, scenario_routes, spec_routes, vendor
 from .keys import SIM
 from .wire import http_error
 
@@ -69,6 +69,7 @@ def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     dashboard.setup(app)  # the page at / and its live channel /_sim/live
     push_routes.setup(app)  # /_sim/pushes, /_sim/push-chaos
     spec_routes.setup(app)  # /_sim/openapi/{vendor,control}.json
+    scenario_routes.setup(app)  # /_sim/scenarios: the scenario library on this server
     push.setup(app, sim)  # delivers pushes while the app runs, paced or not
 
     if pace:

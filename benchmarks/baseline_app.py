@@ -5,10 +5,10 @@
 It checks `Authorization: bearer <token>` against a dict, finds the IMEI in a dict and builds the
 same-shaped vendor envelope per request (time, uuid4, JSON), for the status GET and for the
 sound control POST of the mix. No simulation, no validation beyond that, no journal: what a
-hand-written aiohttp handler costs. It uses the same JSON encoder (orjson) and the same event
-loop (uvloop when installed, unless --no-uvloop) as the simulator, so the ratio measures the
-simulator's own work. Prints its port on stdout once it listens. `--workers N` serves the same
-port from N processes (SO_REUSEPORT): the two-process baseline of the multi-core figure.
+hand-written aiohttp handler costs. It uses the same JSON encoder (orjson) as the simulator, and
+the harness runs it on the same event loop as the simulator (--uvloop), so the ratio measures
+the simulator's own work. Prints its port on stdout once it listens. `--workers N` serves the
+same port from N processes (SO_REUSEPORT): the two-process baseline of the multi-core figure.
 """
 
 from __future__ import annotations
@@ -116,21 +116,22 @@ def main() -> None:
     ap.add_argument("--imeis", required=True, help="file with one IMEI per line")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--no-uvloop", action="store_true")
+    ap.add_argument("--uvloop", action="store_true",
+                    help="serve on uvloop (the harness does so when the simulator does)")
     args = ap.parse_args()
     with open(args.imeis) as fh:
         imeis = [line.strip() for line in fh if line.strip()]
     first = listening_socket(args.port, args.workers > 1)
     port = first.getsockname()[1]
     socks = [first] + [listening_socket(port, True) for _ in range(args.workers - 1)]
-    procs = [Process(target=serve, args=(s, imeis, not args.no_uvloop), daemon=True)
+    procs = [Process(target=serve, args=(s, imeis, args.uvloop), daemon=True)
              for s in socks[1:]]
     for p in procs:
         p.start()
     print(port, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the workers are stopped too
     try:
-        serve(socks[0], imeis, not args.no_uvloop)
+        serve(socks[0], imeis, args.uvloop)
     except KeyboardInterrupt:
         pass
     finally:

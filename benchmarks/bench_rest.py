@@ -51,6 +51,8 @@ sys.path.insert(0, str(HERE))  # loadgen.py beside this file, also when run from
 
 import loadgen  # noqa: E402
 
+from simulator.server import loops  # noqa: E402
+
 TOKEN = "f3bbd782-04c7-42e5-bed9-524cde3eb415"
 PLATFORM = "A20081"
 TARGETS = {"status": (0.9, 0), "mix": (0.8, 10), "push": (None, 0), "workers": (None, 0)}
@@ -128,16 +130,16 @@ def launch(name: str, cmd: list[str], core: int | None, pattern: str, timeout: f
 
 
 def sim_command(args: argparse.Namespace, workers: int = 1) -> list[str]:
-    cmd = [sys.executable, "-c", "from simulator.cli import main; main()", "serve",
-           "--vehicles", str(args.vehicles), "--port", "0", "--riders", "off"]
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
-    return cmd
+    return [sys.executable, "-c", "from simulator.cli import main; main()", "serve",
+            "--vehicles", str(args.vehicles), "--port", "0", "--riders", "off",
+            "--loop", args.loop, "--workers", str(workers)]
 
 
-def baseline_command(imeis: str, workers: int = 1) -> list[str]:
-    return [sys.executable, str(HERE / "baseline_app.py"), "--imeis", imeis,
-            "--workers", str(workers)]
+def baseline_command(args: argparse.Namespace, imeis: str, workers: int = 1) -> list[str]:
+    """The baseline on the simulator's event loop: the ratio is about the simulator's work."""
+    cmd = [sys.executable, str(HERE / "baseline_app.py"), "--imeis", imeis,
+           "--workers", str(workers)]
+    return cmd + (["--uvloop"] if loops.loop_name(args.loop) == "uvloop" else [])
 
 
 def http(method: str, url: str, body: Any = None) -> Any:
@@ -253,7 +255,7 @@ def run_scenario(args: argparse.Namespace, name: str, targets: dict[str, tuple[s
 # -- report ---------------------------------------------------------------------------------------
 
 
-def machine() -> str:
+def machine(loop: str = "auto") -> str:
     cpu = "unknown CPU"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -262,14 +264,14 @@ def machine() -> str:
                 break
     import aiohttp
 
-    try:
+    name = loops.loop_name(loop)
+    if name == "uvloop":
         import uvloop
 
-        loop = f"uvloop {uvloop.__version__}"
-    except ImportError:
-        loop = "asyncio loop (no uvloop)"
+        name = f"uvloop {uvloop.__version__}"
     return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, {loop}")
+            f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, "
+            f"servers on {name}")
 
 
 def report(args: argparse.Namespace, scenarios: list[Scenario], generator: str) -> str:
@@ -277,7 +279,7 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], generator: str) 
     lines = [
         f"## {now}",
         "",
-        f"- machine: {machine()}",
+        f"- machine: {machine(args.loop)}",
         f"- command: `{' '.join(shlex.quote(a) for a in args.argv)}`",
         f"- {args.vehicles:,} vehicles, {args.connections} connections, {args.rounds} rounds of "
         f"{args.seconds:g} s (after {args.warmup:g} s warm-up) per target, load generator "
@@ -329,6 +331,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                     help="comma-separated: status, mix, push, workers")
     ap.add_argument("--riding", type=int, default=10_000, help="riding vehicles of `push`")
     ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--loop", choices=loops.CHOICES, default="auto",
+                    help="event loop of the simulator, and of the baseline with it")
     ap.add_argument("--server-core", type=int, default=0)
     ap.add_argument("--client-core", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"), help="'-': print only")
@@ -351,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     generator = "wrk" if args.loadgen == "wrk" or (args.loadgen == "auto" and loadgen.wrk_path()) \
         else "python"
-    print(f"bench_rest: {machine()}\n  load generator: {generator}", flush=True)
+    print(f"bench_rest: {machine(args.loop)}\n  load generator: {generator}", flush=True)
     servers: list[Server] = []
     receiver: subprocess.Popen[str] | None = None
     scenarios: list[Scenario] = []
@@ -364,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
             imeis_file = os.path.join(tmp, "imeis.txt")
             imeis = list(fleet_imeis(sim.url))
             Path(imeis_file).write_text("\n".join(imeis) + "\n")
-            base = launch("baseline", baseline_command(imeis_file), args.server_core,
+            base = launch("baseline", baseline_command(args, imeis_file), args.server_core,
                           r"^(\d+)$", 60)
             servers.append(base)
             check_answers(sim.url, imeis)
@@ -399,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
                 wsim = launch("simulator x2", sim_command(args, workers=2), None,
                               r"serving \d+ vehicles on (http://\S+)", 300)
                 servers.append(wsim)
-                wbase = launch("baseline x2", baseline_command(imeis_file, workers=2), None,
+                wbase = launch("baseline x2", baseline_command(args, imeis_file, workers=2), None,
                                r"^(\d+)$", 60)
                 servers.append(wbase)
                 check_answers(wsim.url, imeis)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import click
 
 from . import __version__
+from .bench_cli import bench
 from .contract_cli import contract
 from .errors import SimError
 from .listen import listen
 from .physics import PhysicsConfig
 from .scenario_cli import scenario
+from .server import loops
 from .sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
 
 
@@ -38,8 +39,13 @@ def main() -> None:
 @click.option("--physics", "physics_text", default="", metavar="RATES",
               help="Chance rates of the living fleet: 'quiet' (none), or name=value pairs, e.g. "
                    "offline_per_hour=0.1,faults_per_hour=0 (names: simulator/physics.py).")
+@click.option("--loop", type=click.Choice(loops.CHOICES), default="auto", show_default=True,
+              help="Event loop: auto is uvloop when installed (faster), else asyncio.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="HTTP worker processes; above 1, one more process owns the fleet and every "
+                   "worker forwards to it (docs/speed.md).")
 def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,
-          start: float | None, riders: str, physics_text: str) -> None:
+          start: float | None, riders: str, physics_text: str, loop: str, workers: int) -> None:
     """Serve the vendor API and the control plane over a seeded virtual fleet."""
     try:
         physics = PhysicsConfig.parse(physics_text)
@@ -48,14 +54,17 @@ def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, 
     config = Config(seed=seed, vehicles=vehicles, callback_url=callback, speed=speed,
                     start=float(int(time.time())) if start is None else start,
                     riders=riders == "on", physics=physics)
-    asyncio.run(_serve(config, host, port))
+    loops.run(_serve(config, host, port, workers, loop), loop)
 
 
-async def _serve(config: Config, host: str, port: int) -> None:
-    from .server.runner import start, until_signalled
+async def _serve(config: Config, host: str, port: int, workers: int = 1, loop: str = "auto"
+                 ) -> None:
+    from .server.runner import Running, start, until_signalled
+    from .server.workers import Workers, start_public
 
     sim = Simulator(config)
-    running = await start(sim, host, port)
+    running: Running | Workers = await (
+        start_public(sim, host, port, workers, loop) if workers > 1 else start(sim, host, port))
     imeis = ", ".join(sim.fleet.imeis[:5])
     click.echo(
         f"segway-sim {__version__} serving {len(sim.fleet)} vehicles on {running.url}\n"
@@ -73,3 +82,4 @@ async def _serve(config: Config, host: str, port: int) -> None:
 main.add_command(contract)  # segway-sim contract (contract_cli.py)
 main.add_command(listen)  # segway-sim listen (listen.py)
 main.add_command(scenario)  # segway-sim scenario (scenario_cli.py)
+main.add_command(bench)  # segway-sim bench (bench_cli.py: benchmarks/bench_rest.py)

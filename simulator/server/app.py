@@ -13,7 +13,7 @@ from aiohttp import web
 from .. import push
 from ..clock import Pacer
 from ..sim import Simulator
-from . import control, dashboard, push_routes, scenario_routes, spec_routes, vendor
+from . import control, dashboard, fastpath, push_routes, scenario_routes, spec_routes, vendor
 from .keys import SIM
 from .wire import http_error
 
@@ -71,6 +71,7 @@ def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     spec_routes.setup(app)  # /_sim/openapi/{vendor,control}.json
     scenario_routes.setup(app)  # /_sim/scenarios: the scenario library on this server
     push.setup(app, sim)  # delivers pushes while the app runs, paced or not
+    fastpath.install(app, sim)  # vendor routes skip router and middlewares (docs/speed.md)
 
     if pace:
         async def pacing(app: web.Application) -> AsyncIterator[None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from time import perf_counter
 from typing import Any
 
@@ -59,6 +59,19 @@ async def read_json(request: web.Request) -> Any:
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+# A vendor pipeline, given the simulator: fastpath.py calls it straight for the vendor routes.
+Serve = Callable[[Simulator, web.Request], Coroutine[Any, Any, web.Response]]
+_SERVES: dict[Handler, Serve] = {}
+
+
+def _routed(serve: Serve) -> Handler:
+    """The router's handler for `serve` (taken when the fast path hands a request back)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return await serve(request.app[SIM], request)
+
+    _SERVES[handler] = serve
+    return handler
 
 
 # Every vendor request runs through here, so each handler is one coroutine doing its pipeline
@@ -88,8 +101,7 @@ async def _injected(rule: Rule) -> None:
 def _query(op: str) -> Handler:
     reading, msg, id_field = QUERY_READINGS[op]
 
-    async def handler(request: web.Request) -> web.Response:
-        sim = request.app[SIM]
+    async def serve(sim: Simulator, request: web.Request) -> web.Response:
         started = perf_counter()
         record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
         try:
@@ -99,7 +111,7 @@ def _query(op: str) -> Handler:
             params = {"iotCode": imei} if imei is not None else query_params(op, request.query)
             imei = record["iotCode"] = params["iotCode"]
             row = sim.lookup(platform, imei)
-            rule = sim.faults.match(platform.code, imei, op)
+            rule = sim.faults.match(platform.code, imei, op) if sim.faults.rules else None
             if rule is not None:
                 await _injected(rule)
             if params.get("realTimeLocation"):
@@ -115,12 +127,11 @@ def _query(op: str) -> Handler:
             return _answer(sim, record, started, 15001, MESSAGES[15001], None, id_field)
         return _answer(sim, record, started, 0, msg, data, id_field)
 
-    return handler
+    return _routed(serve)
 
 
 def _command(op: str) -> Handler:
-    async def handler(request: web.Request) -> web.Response:
-        sim = request.app[SIM]
+    async def serve(sim: Simulator, request: web.Request) -> web.Response:
         started = perf_counter()
         record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
         try:
@@ -132,7 +143,8 @@ def _command(op: str) -> Handler:
             params = command_params(op, body)
             record["params"] = params
             row = sim.lookup(platform, params["iotCode"])
-            rule = sim.faults.match(platform.code, params["iotCode"], op)
+            rule = (sim.faults.match(platform.code, params["iotCode"], op) if sim.faults.rules
+                    else None)
             if rule is not None and rule.code is not None and not rule.delayMs:
                 raise VendorError(rule.code, f"fault rule {rule.id}")  # answered before in-flight
             sim.begin_command(row)
@@ -152,7 +164,7 @@ def _command(op: str) -> Handler:
             return _answer(sim, record, started, 15001, MESSAGES[15001], None, "opId")
         return _answer(sim, record, started, 0, "Success", None, "opId")
 
-    return handler
+    return _routed(serve)
 
 
 # -- the vendor operations, named after the reference's headings ---------------------------------
@@ -203,6 +215,12 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", f"{S}/bluetooth-key", bluetooth_key, "setting/bluetooth-key"),
     ("POST", f"{S}/interval", upload_interval, "setting/interval"),
 ]
+
+
+# (method, path) -> pipeline, for the fast path (fastpath.py): every route but the token's.
+FAST: dict[tuple[str, str], Serve] = {
+    (method, path): _SERVES[handler] for method, path, handler, _ in ROUTES if handler in _SERVES
+}
 
 
 def setup(app: web.Application) -> None:

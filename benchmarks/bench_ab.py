@@ -1,0 +1,102 @@
+"""A/B of source trees: how each change of the REST path was measured (docs/speed.md).
+
+    .venv/bin/python benchmarks/bench_ab.py --imeis FILE base /tmp/v/before /tmp/v/after
+    .venv/bin/python benchmarks/bench_ab.py --imeis FILE --mix 10 base_uv /tmp/v/after+--workers:2
+
+Each target is `base` (benchmarks/baseline_app.py), `base_uv` (the same on uvloop), or a
+directory holding a copy of the `simulator` package (`cp -r simulator /tmp/v/NAME` at each step
+of the work) served by `serve --vehicles N --riders off`, with extra serve options after a `+`
+(colon-separated). A suffix `x2` on a baseline runs two processes. All targets run at once,
+pinned to core 0 (unless --no-pin); rounds alternate them under the same wrk load on core 1.
+Printed per target: median req/s, CPU microseconds per request of the server process (the
+figure least disturbed by other work on the machine), p99, each relative to the first target.
+The IMEI file is one IMEI per line (bench_rest.py writes one; the default fleet is seed 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "f3bbd782-04c7-42e5-bed9-524cde3eb415"
+
+
+def command(target: str, port: int, args: argparse.Namespace) -> tuple[list[str], str]:
+    if target.startswith("base"):
+        cmd = [sys.executable, str(HERE / "baseline_app.py"), "--imeis", args.imeis,
+               "--port", str(port)]
+        cmd += ["--uvloop"] if target.startswith("base_uv") else []
+        cmd += ["--workers", "2"] if target.endswith("x2") else []
+        return cmd, str(HERE.parent)
+    tree, _, flags = target.partition("+")
+    cmd = [sys.executable, "-c", "from simulator.cli import main; main()", "serve",
+           "--vehicles", str(args.vehicles), "--port", str(port), "--riders", "off"]
+    return cmd + (flags.split(":") if flags else []), tree
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("targets", nargs="+")
+    ap.add_argument("--imeis", required=True)
+    ap.add_argument("--vehicles", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--seconds", type=int, default=3)
+    ap.add_argument("--mix", type=int, default=0)
+    ap.add_argument("--no-pin", action="store_true")
+    args = ap.parse_args()
+    procs: dict[str, tuple[subprocess.Popen[str], int]] = {}
+    try:
+        for k, target in enumerate(args.targets):
+            cmd, cwd = command(target, 18400 + k, args)
+            pin = [] if args.no_pin else ["taskset", "-c", "0"]
+            procs[target] = (subprocess.Popen([*pin, *cmd], cwd=cwd, stdout=subprocess.PIPE,
+                                              stderr=subprocess.STDOUT, text=True), 18400 + k)
+        for proc, _ in procs.values():
+            assert proc.stdout is not None
+            for _ in range(200):
+                line = proc.stdout.readline()
+                if "serving" in line or line.strip().isdigit() or not line:
+                    break
+        results: dict[str, list[tuple[float, float, float]]] = {t: [] for t in args.targets}
+        for r in range(args.rounds):
+            for target in (args.targets if r % 2 == 0 else args.targets[::-1]):
+                proc, port = procs[target]
+                before = cpu_ticks(proc.pid)
+                out = subprocess.run(
+                    ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{args.seconds}s", "-s",
+                     str(HERE / "rest.lua"), f"http://127.0.0.1:{port}", "--", args.imeis,
+                     TOKEN, str(args.mix)], capture_output=True, text=True, timeout=120).stdout
+                ticks = cpu_ticks(proc.pid) - before
+                d = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+                assert not d["non2xx"] and not d["read_errors"], d
+                results[target].append((d["requests"] / d["duration_us"] * 1e6,
+                                        ticks / os.sysconf("SC_CLK_TCK") / d["requests"] * 1e6,
+                                        d["p99_us"] / 1000))
+        first: tuple[float, float] | None = None
+        for target in args.targets:
+            rps = statistics.median(x[0] for x in results[target])
+            cpu = statistics.median(x[1] for x in results[target])
+            p99 = statistics.median(x[2] for x in results[target])
+            first = first or (rps, cpu)
+            print(f"{target:28} {rps:7.0f} req/s ({rps / first[0]:.2f})  {cpu:5.1f} us CPU/req "
+                  f"({first[1] / cpu:.2f})  p99 {p99:5.1f} ms")
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+        for proc, _ in procs.values():
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()

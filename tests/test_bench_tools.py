@@ -1,0 +1,80 @@
+"""The REST benchmark's own parts work (no speed is measured here: benchmarks/ does that)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from conftest import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
+
+from simulator import readings
+from simulator.sim import Simulator
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import baseline_app  # noqa: E402
+import bench_rest  # noqa: E402
+import loadgen  # noqa: E402
+
+
+async def test_the_baseline_answers_the_same_shape_as_the_simulator(client: TestClient,
+                                                                    sim: Simulator) -> None:
+    async with TestClient(TestServer(baseline_app.make_app(sim.fleet.imeis),
+                                     host="127.0.0.1")) as base:
+        resp = await base.get(VENDOR_PATHS["status"], params={"iotCode": EXAMPLE_IMEI},
+                              headers=AUTH)
+        theirs = await resp.json()
+        assert resp.content_type == "application/json"
+        ours = await (await client.get(VENDOR_PATHS["status"], params={"iotCode": EXAMPLE_IMEI},
+                                       headers=AUTH)).json()
+        assert list(theirs) == list(ours)
+        assert list(theirs["data"]) == list(readings.status(sim.fleet, 0))
+        bad = await (await base.get(VENDOR_PATHS["status"], params={"iotCode": EXAMPLE_IMEI},
+                                    headers={"Authorization": "bearer x"})).json()
+        unknown = await (await base.get(VENDOR_PATHS["status"], params={"iotCode": "1"},
+                                        headers=AUTH)).json()
+        sound = await (await base.post(VENDOR_PATHS["sound"], headers=AUTH, json={
+            "iotCode": EXAMPLE_IMEI, "controlType": 2})).json()
+        assert (bad["code"], unknown["code"], sound["code"]) == (15101, 15102, 0)
+
+
+@pytest.mark.parametrize("mix", [0, 10])
+async def test_the_python_load_generator_sends_what_it_says(client: TestClient, sim: Simulator,
+                                                            mix: int) -> None:
+    imeis = sim.fleet.imeis
+    host = f"{client.server.host}:{client.server.port}"
+    gen = loadgen.Generator(loadgen.build_requests(host, imeis, sim.tokens.newest["A20081"].value,
+                                                   mix), seconds=60, max_requests=200)
+    result = await gen.run(client.server.host, int(client.server.port or 0), connections=4)
+    assert (result["requests"], result["errors"], result["non2xx"]) == (200, 0, 0)
+    assert result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    calls = sim.requests.select()
+    assert len(calls) == 200
+    assert sum(r["endpoint"] == "sound" for r in calls) == (20 if mix else 0)
+    assert {r["iotCode"] for r in calls} == set(imeis)  # it rotates over the whole fleet
+
+
+def test_the_report_says_whether_each_goal_is_met() -> None:
+    args = bench_rest.parse(["--rounds", "1", "--out", "-"])
+
+    def run(rps: float, p99: float) -> dict[str, Any]:
+        return {"rps": rps, "p50_ms": 1.0, "p99_ms": p99}
+
+    status = bench_rest.Scenario("status", {"baseline": [run(1000, 5)], "sim": [run(950, 12)]})
+    mix = bench_rest.Scenario("mix", {"baseline": [run(1000, 5)], "sim": [run(700, 9)]})
+    text = bench_rest.report(args, [status, mix], "wrk")
+    assert "| status | sim | 950 | 1.00 | 12.00 | 0.95 | >= 0.9x, p99 <= 30 ms ok |" in text
+    assert "| mix | sim | 700 | 1.00 | 9.00 | 0.70 | >= 0.8x MISSED |" in text
+    assert "- machine: " in text and "benchmarks/bench_rest.py --rounds 1 --out -" in text
+
+
+def test_segway_sim_bench_runs_the_harness() -> None:
+    run = subprocess.run([sys.executable, "-c", "from simulator.cli import main; main()",
+                          "bench", "--help"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "usage: bench_rest.py" in run.stdout and "--scenarios" in run.stdout

@@ -38,45 +38,12 @@ from simulator.push import FORM, Dispatcher
 from simulator.server.runner import start
 from simulator.sim import DEMO_TOKEN, Config, Simulator
 
-RECEIVER = r"""
-import asyncio, os, sys
-try:  # the other core than the sender's (taskset's mask is inherited: set it explicitly)
-    os.sched_setaffinity(0, {int(sys.argv[1])})
-except (AttributeError, OSError, ValueError):
-    pass
-OK = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n"
-      b'{"message":"success","code":0}   ')
-
-class Answer(asyncio.Protocol):
-    def connection_made(self, transport):
-        self.t, self.buf = transport, b""
-    def data_received(self, data):
-        self.buf += data
-        while True:
-            head, sep, rest = self.buf.partition(b"\r\n\r\n")
-            if not sep:
-                return
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if len(rest) < length:
-                return
-            self.buf = rest[length:]
-            self.t.write(OK)
-
-async def main():
-    server = await asyncio.get_running_loop().create_server(Answer, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await server.serve_forever()
-
-asyncio.run(main())
-"""
+RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ok_receiver.py")
 
 
 def start_receiver() -> tuple[subprocess.Popen[str], str]:
     core = str((os.cpu_count() or 1) - 1)
-    proc = subprocess.Popen([sys.executable, "-c", RECEIVER, core], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, RECEIVER, core], stdout=subprocess.PIPE,
                             text=True)
     assert proc.stdout is not None
     port = int(proc.stdout.readline())

@@ -56,40 +56,7 @@ from simulator.server import loops  # noqa: E402
 TOKEN = "f3bbd782-04c7-42e5-bed9-524cde3eb415"
 PLATFORM = "A20081"
 TARGETS = {"status": (0.9, 0), "mix": (0.8, 10), "push": (None, 0), "workers": (None, 0)}
-RECEIVER = r"""
-import asyncio, os, sys
-try:
-    os.sched_setaffinity(0, {int(sys.argv[1])})
-except (AttributeError, OSError, ValueError):
-    pass
-OK = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n"
-      b'{"message":"success","code":0}')
-
-class Answer(asyncio.Protocol):
-    def connection_made(self, transport):
-        self.t, self.buf = transport, b""
-    def data_received(self, data):
-        self.buf += data
-        while True:
-            head, sep, rest = self.buf.partition(b"\r\n\r\n")
-            if not sep:
-                return
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if len(rest) < length:
-                return
-            self.buf = rest[length:]
-            self.t.write(OK)
-
-async def main():
-    server = await asyncio.get_running_loop().create_server(Answer, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await server.serve_forever()
-
-asyncio.run(main())
-"""
+RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ok_receiver.py")
 
 
 # -- processes ------------------------------------------------------------------------------------
@@ -381,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
             if "push" in args.scenarios:
                 print(f"scenario push: starting {args.riding:,} rides", flush=True)
                 receiver = subprocess.Popen(
-                    [sys.executable, "-c", RECEIVER, str(args.client_core)],
+                    [sys.executable, RECEIVER, str(args.client_core)],
                     stdout=subprocess.PIPE, text=True)
                 assert receiver.stdout is not None
                 hook = f"http://127.0.0.1:{int(receiver.stdout.readline())}/hook"

@@ -35,7 +35,7 @@ def command(target: str, port: int, args: argparse.Namespace) -> tuple[list[str]
         cmd += ["--workers", "2"] if target.endswith("x2") else []
         return cmd, str(HERE.parent)
     tree, _, flags = target.partition("+")
-    cmd = [sys.executable, "-c", "from simulator.cli import main; main()", "serve",
+    cmd = [sys.executable, "-c", "from simulator.cli.main import main; main()", "serve",
            "--vehicles", str(args.vehicles), "--port", str(port), "--riders", "off"]
     return cmd + (flags.split(":") if flags else []), tree
 

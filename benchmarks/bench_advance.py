@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from simulator.errors import VendorError
+from simulator.core.errors import VendorError
 from simulator.sim import Config, Simulator
 
 

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from simulator.events import STATUS, Event
+from simulator.core.events import STATUS, Event
 from simulator.server.live import LiveHub
 from simulator.sim import Config, Simulator
 

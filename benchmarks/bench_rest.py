@@ -97,7 +97,7 @@ def launch(name: str, cmd: list[str], core: int | None, pattern: str, timeout: f
 
 
 def sim_command(args: argparse.Namespace, workers: int = 1) -> list[str]:
-    return [sys.executable, "-c", "from simulator.cli import main; main()", "serve",
+    return [sys.executable, "-c", "from simulator.cli.main import main; main()", "serve",
             "--vehicles", str(args.vehicles), "--port", "0", "--riders", "off",
             "--loop", args.loop, "--workers", str(workers)]
 

@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from simulator import riders
-from simulator.fleet import COLUMNS
-from simulator.physics import SLOW_S
+from simulator.core.fleet import COLUMNS
 from simulator.sim import Config, Simulator
+from simulator.world import riders
+from simulator.world.physics import SLOW_S
 
 
 def rss_bytes() -> int:

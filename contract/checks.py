@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .surface import BOOL, MESSAGES, NUMBER, STRING, Endpoint, Field
-from .target import Reply
+from simulator.contract.surface import BOOL, MESSAGES, NUMBER, STRING, Endpoint, Field
+from simulator.contract.target import Reply
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 KEY = re.compile(r"[A-Za-z0-9]{8}")

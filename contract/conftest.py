@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from . import recordings
-from .stash import DRIFT, PROFILE, RECORDED
-from .target import Target, probe_mock
+from simulator.contract import recordings
+from simulator.contract.stash import DRIFT, PROFILE, RECORDED
+from simulator.contract.target import Target, probe_mock
 
 VALIDATION = {
     "validated_live": "checked against the real cloud (date and region in the test's docstring)",
@@ -145,8 +145,8 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
     server = None
     base_url = profile["base_url"]
     if profile["in_process"]:
-        from simulator.pytest_plugin import ServerThread
         from simulator.sim import Config
+        from simulator.testing.plugin import ServerThread
 
         server = ServerThread(Config(seed=1, vehicles=20, paused=True, riders=False)).start()
         base_url = server.url

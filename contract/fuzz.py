@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         # Schemathesis probes with a NUL byte in a header; aiohttp answers 400 by itself and
         # would also log a traceback for it.
         logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-        from simulator.pytest_plugin import ServerThread
         from simulator.sim import Config
+        from simulator.testing.plugin import ServerThread
 
         server = ServerThread(Config(seed=1, vehicles=20, paused=True, riders=False)).start()
         base_url = server.url

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .recordings import Drift
+from simulator.contract.recordings import Drift
 
 DRIFT = pytest.StashKey[list[Drift]]()  # field-by-field drift from recorded truth
 RECORDED = pytest.StashKey[dict[str, Any]]()  # situation -> the target's answer, for --record

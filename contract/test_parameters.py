@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from . import checks
-from .surface import BY_NAME, COMMANDS, CONTROL, IOT_CODE_INVALID, Endpoint, json_copy
-from .target import Target
+from simulator.contract import checks
+from simulator.contract.surface import (
+    BY_NAME,
+    COMMANDS,
+    CONTROL,
+    IOT_CODE_INVALID,
+    Endpoint,
+    json_copy,
+)
+from simulator.contract.target import Target
 
 
 def _safety(endpoint: Endpoint) -> pytest.MarkDecorator:

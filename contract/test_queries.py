@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from . import checks
-from .surface import BY_NAME, PACK_DATA, QUERIES, Endpoint
-from .target import NOBODY_IMEI, Target
+from simulator.contract import checks
+from simulator.contract.surface import BY_NAME, PACK_DATA, QUERIES, Endpoint
+from simulator.contract.target import NOBODY_IMEI, Target
 
 BATTERY_ALIAS = "/api/v2/vehicle/query/current/battery-info"
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from . import recordings
-from .stash import DRIFT, PROFILE, RECORDED
-from .surface import BY_NAME, CONTROL, QUERY, json_copy
-from .target import Reply, Target
+from simulator.contract import recordings
+from simulator.contract.stash import DRIFT, PROFILE, RECORDED
+from simulator.contract.surface import BY_NAME, CONTROL, QUERY, json_copy
+from simulator.contract.target import Reply, Target
 
 REFERENCE = recordings.load(recordings.PACKAGED)
 READABLE_SETTINGS = {"setting/speed-mode", "setting/bluetooth-key"}  # restorable: queries show them

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from . import checks
-from .surface import BY_NAME, COMMANDS, QUERIES, Endpoint
-from .target import Target
+from simulator.contract import checks
+from simulator.contract.surface import BY_NAME, COMMANDS, QUERIES, Endpoint
+from simulator.contract.target import Target
 
 STATUS, KEY = BY_NAME["status"], BY_NAME["bluetooth-key"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from . import checks
-from .surface import BY_NAME, QUERIES
-from .target import NOBODY_IMEI, Target
+from simulator.contract import checks
+from simulator.contract.surface import BY_NAME, QUERIES
+from simulator.contract.target import NOBODY_IMEI, Target
 
 BAD_CLIENT = {"error": "invalid_client", "error_description": "Bad client credentials"}
 OVERLAP_S = 300  # both tokens work during the last 300 s of the old one

@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .model import Scenario
+from simulator.scenarios.model import Scenario
 
 NAMES = ("rush-hour", "theft", "battery-depletion", "cellular-outage", "firmware-rollout",
          "fall-and-fault", "warehouse")

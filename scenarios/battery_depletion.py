@@ -9,8 +9,18 @@ charging is reported, and each alert clears once the charge is back above the th
 
 from __future__ import annotations
 
-from .model import HEALTHY, MIN, Command, FleetSpec, Happen, Patch, Rent, Scenario, Story
-from .outcomes import Answers, Pushes, State, at_least, excludes
+from simulator.scenarios.model import (
+    HEALTHY,
+    MIN,
+    Command,
+    FleetSpec,
+    Happen,
+    Patch,
+    Rent,
+    Scenario,
+    Story,
+)
+from simulator.scenarios.outcomes import Answers, Pushes, State, at_least, excludes
 
 THRESHOLD = 10
 SWITCH = {"bssDisplay": 0, "alertSensitivity": 2, "unlockHeadLight": 0, "unlockTailLight": 0,

@@ -10,8 +10,8 @@ their location reports resume. The rest of the fleet carries on throughout.
 
 from __future__ import annotations
 
-from .model import HEALTHY, MIN, FleetSpec, Happen, Patch, Rent, Scenario, Story
-from .outcomes import Answers, Pushes, State
+from simulator.scenarios.model import HEALTHY, MIN, FleetSpec, Happen, Patch, Rent, Scenario, Story
+from simulator.scenarios.outcomes import Answers, Pushes, State
 
 SHARE = 0.4
 DOWN, UP = 15 * MIN, 40 * MIN

@@ -23,7 +23,7 @@ import aiohttp
 from simulator.server.control import MAX_ADVANCE_S
 
 if TYPE_CHECKING:
-    from simulator.push import Dispatcher
+    from simulator.push.dispatcher import Dispatcher
     from simulator.sim import Simulator
 
 SETTLE_TIMEOUT_S = 30.0  # wall seconds a remote simulator gets to deliver what is queued

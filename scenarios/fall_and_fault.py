@@ -10,8 +10,8 @@ chance incidents are off, so everything that falls or fails is the story's.
 
 from __future__ import annotations
 
-from .model import HEALTHY, MIN, FleetSpec, Happen, Patch, Rent, Scenario, Story
-from .outcomes import Count, Pushes, State, contains, excludes
+from simulator.scenarios.model import HEALTHY, MIN, FleetSpec, Happen, Patch, Rent, Scenario, Story
+from simulator.scenarios.outcomes import Count, Pushes, State, contains, excludes
 
 KNOCKED, PICKED_UP = 10 * MIN, 40 * MIN
 RIDE, FALL, GET_UP = 5 * MIN, 12 * MIN, 12 * MIN + 20

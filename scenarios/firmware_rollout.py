@@ -9,8 +9,18 @@ mode can be set, and the new firmware takes interval settings. The other half is
 
 from __future__ import annotations
 
-from .model import HEALTHY, MIN, Command, FleetSpec, Happen, Patch, Rent, Scenario, Story
-from .outcomes import Answers, Pushes, State
+from simulator.scenarios.model import (
+    HEALTHY,
+    MIN,
+    Command,
+    FleetSpec,
+    Happen,
+    Patch,
+    Rent,
+    Scenario,
+    Story,
+)
+from simulator.scenarios.outcomes import Answers, Pushes, State
 
 OLD, NEW = "1.3.5", "1.6.0"
 WAVES = (5 * MIN, 25 * MIN)

@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from simulator.geo import city_for
-from simulator.rng import Streams
-
-from .outcomes import Outcome
+from simulator.core.geo import city_for
+from simulator.core.rng import Streams
+from simulator.scenarios.outcomes import Outcome
 
 MIN, HOUR = 60.0, 3600.0
 Vehicles = tuple[int, ...]

@@ -23,12 +23,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from simulator.outbox import encode
-
-from .drivers import HttpDriver
+from simulator.push.outbox import encode
+from simulator.scenarios.drivers import HttpDriver
 
 if TYPE_CHECKING:
-    from .runner import Result, Run
+    from simulator.scenarios.runner import Result, Run
 
 FORMAT = "segway-sim/scenario-log"
 VERSION = 1

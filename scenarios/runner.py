@@ -19,10 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.server.vendor import ROUTES
-
-from .drivers import Driver
-from .model import (
+from simulator.scenarios.drivers import Driver
+from simulator.scenarios.model import (
     Carry,
     ClearFaults,
     Command,
@@ -34,8 +32,9 @@ from .model import (
     Rent,
     Step,
 )
-from .outcomes import Answer, Observed, Seen, State, Verdict, verdict
-from .record import first_attempts
+from simulator.scenarios.outcomes import Answer, Observed, Seen, State, Verdict, verdict
+from simulator.scenarios.record import first_attempts
+from simulator.server.vendor import ROUTES
 
 VENDOR_PATHS: dict[str, str] = {}
 for _method, _path, _handler, _op in ROUTES:

@@ -12,8 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import HEALTHY, HOUR, MIN, FaultRule, FleetSpec, Patch, Rent, Scenario, Story
-from .outcomes import Answers, Count, Pushes, share
+from simulator.scenarios.model import (
+    HEALTHY,
+    HOUR,
+    MIN,
+    FaultRule,
+    FleetSpec,
+    Patch,
+    Rent,
+    Scenario,
+    Story,
+)
+from simulator.scenarios.outcomes import Answers, Count, Pushes, share
 
 RENTALS_PER_VEHICLE = 1.2  # rental attempts in the hour, per vehicle of the fleet
 PEAK, SPREAD = 30 * MIN, 12 * MIN

@@ -8,17 +8,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.physics import PhysicsConfig
-from simulator.push import DISPATCHER
+from simulator.push.dispatcher import DISPATCHER
+from simulator.scenarios.drivers import Driver, HttpDriver, LocalDriver
+from simulator.scenarios.model import Plan
+from simulator.scenarios.receiver import Receiver
+from simulator.scenarios.record import (
+    Log,
+    LogError,
+    Recorded,
+    Recording,
+    differences,
+    first_attempts,
+    push_line,
+)
+from simulator.scenarios.record import read as read_log
+from simulator.scenarios.runner import Pacing, Result, Run, Watcher
 from simulator.server.runner import Running, start
 from simulator.sim import Config, Simulator
-
-from .drivers import Driver, HttpDriver, LocalDriver
-from .model import Plan
-from .receiver import Receiver
-from .record import Log, LogError, Recorded, Recording, differences, first_attempts, push_line
-from .record import read as read_log
-from .runner import Pacing, Result, Run, Watcher
+from simulator.world.physics import PhysicsConfig
 
 PUSH_JOURNAL = 5_000_000  # an in-process run reads every push attempt: keep them all
 CONFIG_FIELDS = ("seed", "vehicles", "start", "riders", "tick_s", "token_lifetime", "extra")

@@ -11,8 +11,19 @@ from __future__ import annotations
 
 import math
 
-from .model import HEALTHY, MIN, Carry, Command, FleetSpec, Happen, Patch, Query, Scenario, Story
-from .outcomes import Answers, Pushes, State, Travelled
+from simulator.scenarios.model import (
+    HEALTHY,
+    MIN,
+    Carry,
+    Command,
+    FleetSpec,
+    Happen,
+    Patch,
+    Query,
+    Scenario,
+    Story,
+)
+from simulator.scenarios.outcomes import Answers, Pushes, State, Travelled
 
 ALARM, DISMANTLED, CUT_OFF = 10 * MIN, 35 * MIN, 40 * MIN
 CARRY_FROM, CARRY_TO = 12, 40  # minutes: the thief walks off with it, one step a minute

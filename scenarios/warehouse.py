@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .model import (
+from simulator.scenarios.model import (
     HEALTHY,
     HOUR,
     MIN,
@@ -25,7 +25,7 @@ from .model import (
     Scenario,
     Story,
 )
-from .outcomes import Answers, Pushes, State, Travelled
+from simulator.scenarios.outcomes import Answers, Pushes, State, Travelled
 
 SHUTDOWN, TRUCK, POWER_ON = 10 * MIN, 40 * MIN, 2 * HOUR
 DEPOT_M = 3000.0

@@ -16,23 +16,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import battery, vehicle
-from .cadence import Cadence
-from .chaos import PushChaos
-from .clock import Clock
-from .errors import VendorError
-from .events import Bus
-from .faults import FaultRules
-from .fleet import Fleet, make_imeis
-from .journal import Journal
-from .outbox import DEFAULT_QUEUE, Outbox
-from .physics import PhysicsConfig
-from .platforms import DEFAULT_TOKEN_LIFETIME_S, Platform, Tokens
-from .rng import Streams
-from .world import World
+from simulator.core import vehicle
+from simulator.core.clock import Clock
+from simulator.core.errors import VendorError
+from simulator.core.events import Bus
+from simulator.core.faults import FaultRules
+from simulator.core.fleet import Fleet, make_imeis
+from simulator.core.journal import Journal
+from simulator.core.platforms import DEFAULT_TOKEN_LIFETIME_S, Platform, Tokens
+from simulator.core.rng import Streams
+from simulator.push.cadence import Cadence
+from simulator.push.chaos import PushChaos
+from simulator.push.outbox import DEFAULT_QUEUE, Outbox
+from simulator.world import battery
+from simulator.world.engine import World
+from simulator.world.physics import PhysicsConfig
 
 if TYPE_CHECKING:
-    from .snapshot import SnapshotPart
+    from simulator.snapshot import SnapshotPart
 
 DEMO_CLIENT_ID = "A20081"
 DEMO_CLIENT_SECRET = "e2651be5-12d3-48f3-ba6c-bc2b04a447b6"

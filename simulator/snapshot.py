@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import SimError
-from .faults import FaultRules
-from .fleet import COLUMNS, Column, Fleet
-from .geo import city_for
-from .platforms import Platform, Token, Tokens
-from .rng import Streams
-from .sim import Simulator
+from simulator.core.errors import SimError
+from simulator.core.faults import FaultRules
+from simulator.core.fleet import COLUMNS, Column, Fleet
+from simulator.core.geo import city_for
+from simulator.core.platforms import Platform, Token, Tokens
+from simulator.core.rng import Streams
+from simulator.sim import Simulator
 
 FORMAT = "segway-sim/snapshot"
 VERSION = 1

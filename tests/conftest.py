@@ -10,11 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from push_receiver import Receiver, Rig, point_demo_platform
 
-from simulator.fleet import COLUMNS
-from simulator.physics import PhysicsConfig
+from simulator.core.fleet import COLUMNS
 from simulator.server.app import create_app
 from simulator.server.vendor import ROUTES
 from simulator.sim import DEMO_TOKEN, Config, Simulator
+from simulator.world.physics import PhysicsConfig
 
 AUTH = {"Authorization": f"bearer {DEMO_TOKEN}"}
 EXAMPLE_IMEI = "861477038719116"

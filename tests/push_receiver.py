@@ -1,7 +1,7 @@
 """A partner's push receiver for the push tests, checking signatures its own way.
 
 The signature check here is written from the reference's four steps, independently of
-simulator/signing.py, over the raw body exactly as received.
+simulator/push/signing.py, over the raw body exactly as received.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from simulator.push import DISPATCHER, Dispatcher
+from simulator.push.dispatcher import DISPATCHER, Dispatcher
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
 
 PUSH_PATH = "/hook/v2/vehicle/"

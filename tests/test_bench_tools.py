@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
 
-from simulator import readings
+from simulator.core import readings
 from simulator.sim import Simulator
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -74,7 +74,7 @@ def test_the_report_says_whether_each_goal_is_met() -> None:
 
 
 def test_segway_sim_bench_runs_the_harness() -> None:
-    run = subprocess.run([sys.executable, "-c", "from simulator.cli import main; main()",
+    run = subprocess.run([sys.executable, "-c", "from simulator.cli.main import main; main()",
                           "bench", "--help"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "usage: bench_rest.py" in run.stdout and "--scenarios" in run.stdout

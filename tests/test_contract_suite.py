@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from simulator.contract_cli import suite_dir
-from simulator.pytest_plugin import ServerThread, http_json
+from simulator.cli.contract import suite_dir
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_IMEIS, Config
+from simulator.testing.plugin import ServerThread, http_json
 
 pytest_plugins = ["pytester"]
 
@@ -30,7 +30,7 @@ VEHICLE = DEMO_IMEIS[0]
 
 def contract(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from simulator.cli import main; main()", "contract", *args],
+        [sys.executable, "-c", "from simulator.cli.main import main; main()", "contract", *args],
         cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

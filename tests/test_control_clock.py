@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_control_vehicles import HTTP, call, misuse
 
-from simulator.clock import Clock, Pacer
+from simulator.core.clock import Clock, Pacer
 from simulator.sim import DEFAULT_START, Simulator
 
 

@@ -11,8 +11,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from test_control_vehicles import HTTP, VEHICLE, call, listen, misuse, row
 
-from simulator.alerts import FAULT_CODES
-from simulator.events import ALERT, COMPONENTS, FAULT, STATUS
+from simulator.core.alerts import FAULT_CODES
+from simulator.core.events import ALERT, COMPONENTS, FAULT, STATUS
 from simulator.sim import Simulator
 
 EVENTS = f"{VEHICLE}/events"

@@ -12,9 +12,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from test_control_vehicles import HTTP, call, misuse
 
+from simulator.core.vehicle import OPERATIONS
 from simulator.server.app import create_app
 from simulator.sim import DEMO_IMEIS, Config, Simulator
-from simulator.vehicle import OPERATIONS
 
 OTHER = DEMO_IMEIS[1]
 

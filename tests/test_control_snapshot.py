@@ -14,7 +14,7 @@ from conftest import AUTH, EXAMPLE_IMEI, vendor_call
 from test_control_vehicles import VEHICLE, call, misuse
 
 from simulator import snapshot
-from simulator.fleet import COLUMNS
+from simulator.core.fleet import COLUMNS
 from simulator.server.app import create_app
 from simulator.sim import DEMO_TOKEN, Config, Simulator
 

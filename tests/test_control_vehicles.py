@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import snapshot
-from simulator.events import ALERT, COMPONENTS, STATUS, Event
-from simulator.fleet import COLUMNS, luhn_digit
+from simulator.core.events import ALERT, COMPONENTS, STATUS, Event
+from simulator.core.fleet import COLUMNS, luhn_digit
 from simulator.sim import DEMO_IMEIS, Simulator
 
 HTTP = settings(max_examples=60, deadline=None,

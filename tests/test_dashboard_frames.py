@@ -11,8 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.events import STATUS, Event
-from simulator.fleet import ALERT_BITS
+from simulator.core.events import STATUS, Event
+from simulator.core.fleet import ALERT_BITS
 from simulator.server import live_frames as lf
 from simulator.server.live import Client, LiveHub
 from simulator.sim import Config, Simulator

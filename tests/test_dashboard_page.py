@@ -11,7 +11,7 @@ from conftest import AUTH, EXAMPLE_IMEI
 
 from simulator.sim import Simulator
 
-FOLDER = resources.files("simulator") / "dashboard"
+FOLDER = resources.files("simulator.server") / "static"
 FILES = sorted(p.name for p in FOLDER.iterdir() if p.is_file())
 
 

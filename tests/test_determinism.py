@@ -11,12 +11,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import battery, snapshot
-from simulator.errors import VendorError
-from simulator.events import Event
-from simulator.fleet import COLUMNS
-from simulator.physics import PhysicsConfig
+from simulator import snapshot
+from simulator.core.errors import VendorError
+from simulator.core.events import Event
+from simulator.core.fleet import COLUMNS
 from simulator.sim import Config, Simulator
+from simulator.world import battery
+from simulator.world.physics import PhysicsConfig
 
 # Every chance turned up, so that a few hours hold every kind of event.
 BUSY = PhysicsConfig(offline_per_hour=0.3, falls_per_hour=0.2, ride_falls_per_hour=1.0,

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
+from simulator.core.params import only_imei, query_params
 from simulator.server import fastpath, loops, vendor, wire
 from simulator.server.app import create_app
-from simulator.server.params import only_imei, query_params
 from simulator.sim import Simulator
 
 ROUTED = {"Expect": "100-continue"}  # a header aiohttp's router handles: the routed way

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from simulator import openapi
-from simulator.errors import MESSAGES
-from simulator.server import control_state, params
+from simulator.core import params
+from simulator.core.errors import MESSAGES
+from simulator.server import control_state, openapi
 from simulator.server.app import create_app
 from simulator.server.vendor import ROUTES
 from simulator.sim import Config, Simulator
@@ -42,7 +42,7 @@ def test_each_description_is_valid_openapi_3_1(name: str) -> None:
 @pytest.mark.parametrize("name", openapi.NAMES)
 def test_shipped_files_are_what_the_builders_write(name: str) -> None:
     assert openapi.raw(name).decode() == openapi.render(openapi.build(name)), (
-        f"{name}.json is stale: run python -m simulator.openapi")
+        f"{name}.json is stale: run python -m simulator.server.openapi")
 
 
 def test_every_route_is_described_and_every_description_is_routed() -> None:
@@ -104,7 +104,7 @@ def test_vendor_bodies_agree_with_the_parameter_tables(op: str) -> None:
 
 
 def test_control_patch_fields_and_events_agree_with_the_control_plane() -> None:
-    from simulator.openapi import control
+    from simulator.server.openapi import control
 
     assert set(control.PATCH_FIELDS) == set(control_state.PATCH_FIELDS)
     assert set(control.EVENTS) == set(control_state.EVENTS)

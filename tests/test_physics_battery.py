@@ -10,14 +10,14 @@ from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import battery, riders
-from simulator.alerts import active_alerts
-from simulator.events import ALERT, STATUS, Event
-from simulator.fleet import pack_voltage
-from simulator.movement import Moved
-from simulator.physics import PhysicsConfig
-from simulator.readings import FULL_RANGE_M
+from simulator.core.alerts import active_alerts
+from simulator.core.events import ALERT, STATUS, Event
+from simulator.core.fleet import pack_voltage
+from simulator.core.readings import FULL_RANGE_M
 from simulator.sim import Config, Simulator
+from simulator.world import battery, riders
+from simulator.world.movement import Moved
+from simulator.world.physics import PhysicsConfig
 
 QUIET = PhysicsConfig.quiet()
 

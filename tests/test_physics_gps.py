@@ -9,11 +9,11 @@ from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.alerts import raise_fault
-from simulator.gps import ANTENNA_M, NO_FIX_HDOP, UERE_M, max_drift_m
-from simulator.physics import PhysicsConfig
-from simulator.places import Geo
+from simulator.core.alerts import raise_fault
 from simulator.sim import Config, Simulator
+from simulator.world.gps import ANTENNA_M, NO_FIX_HDOP, UERE_M, max_drift_m
+from simulator.world.physics import PhysicsConfig
+from simulator.world.places import Geo
 
 QUIET = PhysicsConfig.quiet()
 

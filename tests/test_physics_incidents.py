@@ -13,13 +13,13 @@ from conftest import AUTH, EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.alerts import RESERVED_FAULTS, active_alerts, active_faults
-from simulator.cli import main
-from simulator.errors import SimError, VendorError
-from simulator.events import ALERT, FAULT, STATUS, Event
-from simulator.fleet import COLUMNS
-from simulator.physics import PhysicsConfig
+from simulator.cli.main import main
+from simulator.core.alerts import RESERVED_FAULTS, active_alerts, active_faults
+from simulator.core.errors import SimError, VendorError
+from simulator.core.events import ALERT, FAULT, STATUS, Event
+from simulator.core.fleet import COLUMNS
 from simulator.sim import Config, Simulator
+from simulator.world.physics import PhysicsConfig
 
 QUIET = PhysicsConfig.quiet()
 

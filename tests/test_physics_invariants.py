@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from simulator import battery, riders
-from simulator.errors import VendorError
-from simulator.fleet import PACKS
-from simulator.gps import NO_FIX_HDOP, max_drift_m
-from simulator.movement import MODE_CAP_KMH, UNASSISTED_KMH
-from simulator.physics import PhysicsConfig
+from simulator.core.errors import VendorError
+from simulator.core.fleet import PACKS
 from simulator.sim import Config, Simulator
+from simulator.world import battery, riders
+from simulator.world.gps import NO_FIX_HDOP, max_drift_m
+from simulator.world.movement import MODE_CAP_KMH, UNASSISTED_KMH
+from simulator.world.physics import PhysicsConfig
 
 # Chances turned up so that a short run meets every kind of incident; short rides.
 BUSY = PhysicsConfig(offline_per_hour=0.5, falls_per_hour=0.5, ride_falls_per_hour=2.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.pytest_plugin import Push, push_signature
+from simulator.testing.plugin import Push, push_signature
 
 pytest_plugins = ["pytester"]
 
@@ -143,7 +143,7 @@ def test_the_plugin_is_registered_as_an_entry_point() -> None:
     from importlib.metadata import entry_points
 
     found = [e.value for e in entry_points(group="pytest11") if e.name == "segway_sim"]
-    assert found == ["simulator.pytest_plugin"]
+    assert found == ["simulator.testing.plugin"]
 
 
 def test_signatures_follow_the_reference_steps() -> None:

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from push_receiver import Rig
 
-from simulator import riders, vehicle
-from simulator.physics import PhysicsConfig
+from simulator.core import vehicle
 from simulator.sim import Config, Simulator
+from simulator.world import riders
+from simulator.world.physics import PhysicsConfig
 
 OTHER_IMEI = "862785041281554"
 

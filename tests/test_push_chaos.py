@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from push_receiver import Receiver, Rig
 
-from simulator import alerts
-from simulator.physics import PhysicsConfig
-from simulator.signing import verify_signature
+from simulator.core import alerts
+from simulator.push.signing import verify_signature
 from simulator.sim import DEMO_CLIENT_SECRET, Config, Simulator
+from simulator.world.physics import PhysicsConfig
 
 OTHER_IMEI = "862785041281554"
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from push_receiver import Got, Rig
 
-from simulator import alerts
-from simulator.physics import PhysicsConfig
+from simulator.core import alerts
 from simulator.sim import Config
+from simulator.world.physics import PhysicsConfig
 
 
 @pytest.fixture

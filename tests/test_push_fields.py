@@ -10,10 +10,10 @@ import pytest
 from conftest import EXAMPLE_IMEI, add_tenant, vendor_call
 from push_receiver import Got, Receiver, Rig
 
-from simulator import alerts, vehicle
-from simulator.physics import PhysicsConfig
-from simulator.signing import verify_signature
+from simulator.core import alerts, vehicle
+from simulator.push.signing import verify_signature
 from simulator.sim import DEMO_CLIENT_SECRET, Config
+from simulator.world.physics import PhysicsConfig
 
 STATUS_FIELDS = ["iotCode", "platformCode", "online", "locked", "lockVoltage", "networkSignal",
                  "charging", "powerPercent", "speedMode", "speed", "odometer", "remainingRange",

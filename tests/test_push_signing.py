@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from multidict import MultiDict
 from push_receiver import reference_signature
 
-from simulator.events import ALERT, COMPONENTS, FAULT, KINDS, LOCATION, STATUS
-from simulator.outbox import encode, form, text
-from simulator.signing import canonical, sign, verify_signature
+from simulator.core.events import ALERT, COMPONENTS, FAULT, KINDS, LOCATION, STATUS
+from simulator.push.outbox import encode, form, text
+from simulator.push.signing import canonical, sign, verify_signature
 from simulator.sim import DEMO_CLIENT_SECRET, Config, Simulator
 
 # Keys and values as form fields carry them (no "&" or "=" inside, as the reference's split needs).

@@ -11,13 +11,13 @@ from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import battery, riders
-from simulator.errors import SimError
-from simulator.events import COMPONENTS, STATUS, Event
-from simulator.movement import ACCEL, HARD_BRAKE, UNASSISTED_KMH
-from simulator.physics import PhysicsConfig
-from simulator.places import STREETS
+from simulator.core.errors import SimError
+from simulator.core.events import COMPONENTS, STATUS, Event
 from simulator.sim import Config, Simulator
+from simulator.world import battery, riders
+from simulator.world.movement import ACCEL, HARD_BRAKE, UNASSISTED_KMH
+from simulator.world.physics import PhysicsConfig
+from simulator.world.places import STREETS
 
 QUIET = PhysicsConfig.quiet()
 

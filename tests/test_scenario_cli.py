@@ -11,11 +11,11 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from simulator.cli import main
-from simulator.pytest_plugin import ServerThread
+from simulator.cli.main import main
 from simulator.scenarios import NAMES
 from simulator.scenarios.record import read
 from simulator.sim import Config
+from simulator.testing.plugin import ServerThread
 
 
 def run(*args: str) -> Result:

@@ -13,9 +13,9 @@ from conftest import EXAMPLE_IMEI, add_tenant, vendor_call
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.physics import PhysicsConfig
-from simulator.platforms import Tokens
+from simulator.core.platforms import Tokens
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
+from simulator.world.physics import PhysicsConfig
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,

@@ -10,10 +10,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from simulator import vehicle
-from simulator.errors import VendorError
-from simulator.events import COMPONENTS, STATUS, Event
-from simulator.fleet import FIRMWARES
+from simulator.core import vehicle
+from simulator.core.errors import VendorError
+from simulator.core.events import COMPONENTS, STATUS, Event
+from simulator.core.fleet import FIRMWARES
 from simulator.sim import Config, Simulator
 
 VALID: dict[str, dict[str, Any]] = {

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_vendor_controls import COMMANDS, VALID, example_row
 from test_vendor_queries import assert_error
 
-from simulator.server.params import BODIES
+from simulator.core.params import BODIES
 from simulator.sim import DEMO_TOKEN, Simulator
 
 HTTP = settings(max_examples=60, deadline=None,

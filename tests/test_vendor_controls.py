@@ -15,8 +15,8 @@ from conftest import EXAMPLE_IMEI, add_tenant, row_state, vendor_call
 from test_tokens import COARSE
 from test_vendor_queries import assert_envelope, assert_error
 
-from simulator import vehicle
-from simulator.events import COMPONENTS, STATUS, Event
+from simulator.core import vehicle
+from simulator.core.events import COMPONENTS, STATUS, Event
 from simulator.sim import Simulator
 
 CONTROLS = ("unlock", "battery-cover", "sound", "mech-lock", "anti-theft", "ambient",

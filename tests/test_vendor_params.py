@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from test_vendor_controls import VALID, example_row
 from test_vendor_settings import INTERVAL_COLUMNS, SWITCH_COLUMNS
 
-from simulator.server import params
+from simulator.core import params
 from simulator.sim import Simulator
 
 HTTP = settings(max_examples=80, deadline=None,

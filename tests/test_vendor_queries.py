@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from conftest import AUTH, EXAMPLE_IMEI, VENDOR_PATHS, add_tenant, row_state, vendor_call
 from test_tokens import COARSE
 
-from simulator.errors import MESSAGES
+from simulator.core.errors import MESSAGES
 from simulator.sim import Simulator
 
 QUERIES = ("status", "location", "battery-info", "bluetooth-key")

@@ -10,8 +10,8 @@ from conftest import EXAMPLE_IMEI, row_state, vendor_call
 from test_vendor_controls import VALID, example_row, status_of
 from test_vendor_queries import assert_error
 
-from simulator.events import STATUS, Event
-from simulator.fleet import firmware_code
+from simulator.core.events import STATUS, Event
+from simulator.core.fleet import firmware_code
 from simulator.sim import Simulator
 
 # Full-charge range per speed mode, metres (readings.FULL_RANGE_M, restated so drift shows).

@@ -10,12 +10,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from .. import push
-from ..clock import Pacer
-from ..sim import Simulator
-from . import control, dashboard, fastpath, push_routes, scenario_routes, spec_routes, vendor
-from .keys import SIM
-from .wire import http_error
+from simulator.core.clock import Pacer
+from simulator.push import dispatcher as push
+from simulator.server import (
+    control,
+    dashboard,
+    fastpath,
+    push_routes,
+    scenario_routes,
+    spec_routes,
+    vendor,
+)
+from simulator.server.keys import SIM
+from simulator.server.wire import http_error
+from simulator.sim import Simulator
 
 log = logging.getLogger("segway_sim.server")
 

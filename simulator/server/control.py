@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from .. import snapshot
-from ..errors import SimError
-from ..sim import Simulator
-from . import control_vehicles
-from .control_params import (
+from simulator import snapshot
+from simulator.core.errors import SimError
+from simulator.server import control_vehicles
+from simulator.server.control_params import (
     CALLBACK_URL,
     Bool,
     Int,
@@ -32,9 +31,10 @@ from .control_params import (
     read_object,
     require,
 )
-from .keys import SIM
-from .rule_routes import add_rule_routes
-from .wire import json_response
+from simulator.server.keys import SIM
+from simulator.server.rule_routes import add_rule_routes
+from simulator.server.wire import json_response
+from simulator.sim import Simulator
 
 MAX_ADVANCE_S = 7 * 86_400  # one request lives through at most a week (it holds the server)
 MAX_SPEED = 1_000_000.0

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..errors import SimError
-from .wire import json_response
+from simulator.core.errors import SimError
+from simulator.server.wire import json_response
 
 IMEI = re.compile(r"\d{1,20}")  # what the vendor surface accepts as an iotCode
 URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)

@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import alerts, battery, readings, riders, vehicle
-from ..errors import SimError
-from ..events import STATUS, Bus, Event
-from ..fleet import ALERT_CODES, COLUMNS, Fleet, firmware_code, firmware_str
-from ..sim import Simulator
-from ..snapshot import column_json
-from .control_params import Bool, Choice, Int, Num, Spec, Text, read_fields, require
+from simulator.core import alerts, readings, vehicle
+from simulator.core.errors import SimError
+from simulator.core.events import STATUS, Bus, Event
+from simulator.core.fleet import ALERT_CODES, COLUMNS, Fleet, firmware_code, firmware_str
+from simulator.server.control_params import Bool, Choice, Int, Num, Spec, Text, read_fields, require
+from simulator.sim import Simulator
+from simulator.snapshot import column_json
+from simulator.world import battery, riders
 
 # -- the full state --------------------------------------------------------------------------
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from aiohttp import web
 
-from ..errors import SimError
-from ..sim import DEMO_CLIENT_ID, Simulator
-from .control_params import (
+from simulator.core.errors import SimError
+from simulator.server.control_params import (
     IMEI,
     PLATFORM_CODE,
     Text,
@@ -18,7 +17,7 @@ from .control_params import (
     read_fields,
     read_object,
 )
-from .control_state import (
+from simulator.server.control_state import (
     NEW_VEHICLE_FLAGS,
     apply_patch,
     current_flags,
@@ -27,8 +26,9 @@ from .control_state import (
     read_patch,
     summary,
 )
-from .keys import SIM
-from .wire import json_response
+from simulator.server.keys import SIM
+from simulator.server.wire import json_response
+from simulator.sim import DEMO_CLIENT_ID, Simulator
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # Boolean list filters: query name -> column.

@@ -1,6 +1,6 @@
 """The dashboard: the page at `/` and `/dashboard/...`, and what its vehicle panel reads.
 
-The page is static files inside the package (simulator/dashboard/: plain JavaScript and canvas,
+The page is static files inside the package (simulator/server/static/: plain JavaScript and canvas,
 no build step, nothing fetched from the internet). It talks to the simulator like everyone else:
 the vendor API for what a partner app does, the control plane for what the world does, and the
 live channel (live.py) for what happens.
@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import alerts
-from ..sim import Simulator
-from . import live
-from .control_state import FLAGS, full_state
-from .keys import SIM
-from .live_frames import state_name
-from .wire import json_response
+from simulator.core import alerts
+from simulator.server import live
+from simulator.server.control_state import FLAGS, full_state
+from simulator.server.keys import SIM
+from simulator.server.live_frames import state_name
+from simulator.server.wire import json_response
+from simulator.sim import Simulator
 
 CONTENT_TYPES = {
     ".html": "text/html",
@@ -32,7 +32,7 @@ RECENT = 25  # recent pushes and API calls shown in the vehicle panel
 
 
 def _static(name: str) -> web.Response:
-    folder = resources.files("simulator") / "dashboard"
+    folder = resources.files("simulator.server") / "static"
     suffix = name[name.rfind("."):] if "." in name else ""
     # Only plain file names of the folder: no paths, so nothing outside it can be named.
     if "/" in name or "\\" in name or name.startswith(".") or suffix not in CONTENT_TYPES:

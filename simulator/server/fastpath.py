@@ -24,8 +24,8 @@ from functools import partial
 
 from aiohttp import hdrs, web
 
-from ..sim import Simulator
-from . import vendor
+from simulator.server import vendor
+from simulator.sim import Simulator
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..sim import Simulator
+from simulator.sim import Simulator
 
 SIM = web.AppKey("sim", Simulator)

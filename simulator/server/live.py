@@ -32,12 +32,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..events import Event
-from ..journal import Journal
-from ..sim import Simulator
-from . import live_frames as lf
-from .keys import SIM
-from .wire import json_response
+from simulator.core.events import Event
+from simulator.core.journal import Journal
+from simulator.server import live_frames as lf
+from simulator.server.keys import SIM
+from simulator.server.wire import json_response
+from simulator.sim import Simulator
 
 log = logging.getLogger("segway_sim.live")
 

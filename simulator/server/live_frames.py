@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..alerts import ALERT_NAMES, FAULT_CODES
-from ..chaos import ACTIONS
-from ..errors import MESSAGES
-from ..events import KINDS
-from ..fleet import ALERT_BITS, Fleet
-from ..sim import Simulator
-from ..vehicle import OPERATIONS
+from simulator.core.alerts import ALERT_NAMES, FAULT_CODES
+from simulator.core.errors import MESSAGES
+from simulator.core.events import KINDS
+from simulator.core.fleet import ALERT_BITS, Fleet
+from simulator.core.vehicle import OPERATIONS
+from simulator.push.chaos import ACTIONS
+from simulator.sim import Simulator
 
 # Display states, in legend order; a vehicle's code is its index here.
 STATES = ("locked", "unlocked", "riding", "low-battery", "charging", "dormant",

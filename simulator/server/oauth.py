@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
-from ..sim import Simulator
-from .keys import SIM
-from .wire import TooLarge, json_response, read_body, too_large
+from simulator.server.keys import SIM
+from simulator.server.wire import TooLarge, json_response, read_body, too_large
+from simulator.sim import Simulator
 
 BAD_CLIENT = {"error": "invalid_client", "error_description": "Bad client credentials"}
 

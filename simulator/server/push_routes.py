@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import SimError
-from ..events import KINDS
-from ..outbox import OUTCOMES
-from .control_params import answers_sim_errors, check_query, query_int
-from .keys import SIM
-from .rule_routes import add_rule_routes
-from .wire import json_response
+from simulator.core.errors import SimError
+from simulator.core.events import KINDS
+from simulator.push.outbox import OUTCOMES
+from simulator.server.control_params import answers_sim_errors, check_query, query_int
+from simulator.server.keys import SIM
+from simulator.server.rule_routes import add_rule_routes
+from simulator.server.wire import json_response
 
 # Filter -> allowed values (None: any text).
 FILTERS: dict[str, tuple[str, ...] | None] = {

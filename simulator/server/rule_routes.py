@@ -9,12 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import SimError
-from ..rules import RuleSet
-from ..sim import Simulator
-from .control_params import answers_sim_errors, read_object
-from .keys import SIM
-from .wire import json_response
+from simulator.core.errors import SimError
+from simulator.core.rules import RuleSet
+from simulator.server.control_params import answers_sim_errors, read_object
+from simulator.server.keys import SIM
+from simulator.server.wire import json_response
+from simulator.sim import Simulator
 
 
 def add_rule_routes(

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..sim import Simulator
-from .app import create_app
+from simulator.server.app import create_app
+from simulator.sim import Simulator
 
 
 @dataclass

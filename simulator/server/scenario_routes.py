@@ -20,15 +20,14 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import SimError
-from ..push import DISPATCHER
-from ..scenarios import NAMES, get
-from ..scenarios.drivers import LocalDriver
-from ..scenarios.model import Plan, plan
-from ..scenarios.receiver import Receiver
-from ..scenarios.runner import Pacing, Result, Run, Watcher
-from ..sim import DEMO_CLIENT_ID, Simulator
-from .control_params import (
+from simulator.core.errors import SimError
+from simulator.push.dispatcher import DISPATCHER
+from simulator.scenarios import NAMES, get
+from simulator.scenarios.drivers import LocalDriver
+from simulator.scenarios.model import Plan, plan
+from simulator.scenarios.receiver import Receiver
+from simulator.scenarios.runner import Pacing, Result, Run, Watcher
+from simulator.server.control_params import (
     CALLBACK_URL,
     Int,
     Nullable,
@@ -37,8 +36,9 @@ from .control_params import (
     read_fields,
     read_object,
 )
-from .keys import SIM
-from .wire import json_response
+from simulator.server.keys import SIM
+from simulator.server.wire import json_response
+from simulator.sim import DEMO_CLIENT_ID, Simulator
 
 START_FIELDS = {
     "seed": Int(0, 2**63 - 1),

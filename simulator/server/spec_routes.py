@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .. import openapi
+from simulator.server import openapi
 
 
 def _serve(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -17,15 +17,15 @@ import orjson
 from aiohttp import web
 from orjson import dumps
 
-from .. import readings, vehicle
-from ..errors import MESSAGES, VendorError
-from ..faults import Rule
-from ..platforms import Platform
-from ..sim import Simulator
-from .keys import SIM
-from .oauth import request_token
-from .params import command_params, only_imei, query_params
-from .wire import JSON, TooLarge, new_op_id, read_body, too_large
+from simulator.core import readings, vehicle
+from simulator.core.errors import MESSAGES, VendorError
+from simulator.core.faults import Rule
+from simulator.core.params import command_params, only_imei, query_params
+from simulator.core.platforms import Platform
+from simulator.server.keys import SIM
+from simulator.server.oauth import request_token
+from simulator.server.wire import JSON, TooLarge, new_op_id, read_body, too_large
+from simulator.sim import Simulator
 
 log = logging.getLogger("segway_sim.vendor")
 

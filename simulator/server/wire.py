@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 from aiohttp import web
 
-from ..errors import VendorError
+from simulator.core.errors import VendorError
 
 JSON = "application/json"
 MAX_BODY = 64 * 1024  # the vendor's bodies are tiny; anything bigger is refused with 413

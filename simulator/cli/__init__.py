@@ -1,0 +1,4 @@
+"""The `segway-sim` command line: serve, listen, scenario, contract, bench.
+
+The top layer: may import anything below it; nothing imports it.
+"""

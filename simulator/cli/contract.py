@@ -1,0 +1,182 @@
+"""`segway-sim contract`: run the contract suite against the mock or a live cloud, then summarise.
+
+The suite is plain pytest (installed as `simulator.contract`); this command passes the target
+options through, adds JUnit XML on request, and prints a readable summary: outcomes by validation
+marker, failures, what did not run against this target and why, and drift from recorded truth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:  # pytest and rich load only when the command runs, not with every CLI call
+    import pytest
+    from rich.console import Console
+
+VALIDATION = ("validated_live", "unvalidated", "mock_only")
+
+
+def suite_dir() -> Path:
+    """The contract suite's folder: the installed `simulator.contract`, or the repo's contract/."""
+    try:
+        import simulator.contract as suite
+
+        return Path(suite.__file__).parent
+    except ImportError:  # a source checkout used without installing
+        return Path(__file__).resolve().parents[2] / "contract"
+
+
+class Summary:
+    """A pytest plugin that keeps what the summary needs."""
+
+    def __init__(self) -> None:
+        self.marker: dict[str, str] = {}
+        self.outcome: dict[str, str] = {}
+        self.failures: dict[str, str] = {}
+        self.deselected: Counter[str] = Counter()
+        self.deselected_by_marker: Counter[str] = Counter()
+        self.drift: list[dict[str, Any]] = []
+
+    @staticmethod
+    def _validation(item: pytest.Item) -> str:
+        return next((m for m in VALIDATION if item.get_closest_marker(m)), "unmarked")
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        self.marker[item.nodeid] = self._validation(item)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            why = dict(item.user_properties).get("deselected", "deselected (-k/-m)")
+            self.deselected[str(why)] += 1
+            self.deselected_by_marker[self._validation(item)] += 1
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.outcome[report.nodeid] = "failed" if report.when == "call" else "error"
+            self.failures.setdefault(report.nodeid, _first_line(report))
+        elif report.skipped:
+            self.outcome.setdefault(report.nodeid, "skipped")
+        elif report.when == "call":
+            self.outcome.setdefault(report.nodeid, "passed")
+        if report.when == "call":
+            self.drift += [json.loads(str(v)) for k, v in report.user_properties
+                           if k == "drift"]
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text.strip().splitlines()[0][:160] if text.strip() else report.outcome
+
+
+def render(summary: Summary, target: str, console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Segway contract: {target}", title_justify="left")
+    for col in ("marker", "passed", "failed", "error", "not run"):
+        table.add_column(col, justify="left" if col == "marker" else "right")
+    counts: dict[str, Counter[str]] = {m: Counter() for m in (*VALIDATION, "unmarked")}
+    for nodeid, outcome in summary.outcome.items():
+        counts[summary.marker.get(nodeid, "unmarked")][outcome] += 1
+    for marker, c in counts.items():
+        not_run = summary.deselected_by_marker[marker] + c["skipped"]
+        if sum(c.values()) or not_run:
+            table.add_row(marker, str(c["passed"]), _red(c["failed"]), _red(c["error"]),
+                          str(not_run))
+    console.print(table)
+    if summary.failures:
+        failed = Table(title="failures", title_justify="left", show_header=False)
+        failed.add_column("test", style="red")
+        failed.add_column("why")
+        for nodeid, why in summary.failures.items():
+            failed.add_row(nodeid.split("::", 1)[-1], why)
+        console.print(failed)
+    if summary.deselected:
+        skipped = Table(title="not run against this target", title_justify="left")
+        skipped.add_column("tests", justify="right")
+        skipped.add_column("why")
+        for why, n in sorted(summary.deselected.items()):
+            skipped.add_row(str(n), why)
+        console.print(skipped)
+    if summary.drift:
+        drift = Table(title="drift from recorded truth (field by field)", title_justify="left")
+        for col in ("situation", "field", "what", "recorded", "target", "accepted because"):
+            drift.add_column(col)
+        for d in summary.drift:
+            drift.add_row(d["situation"], d["path"], d["what"], _show(d["recorded"]),
+                          _show(d["actual"]), d["accepted"] or "[red]not accepted[/red]")
+        console.print(drift)
+
+
+def _red(n: int) -> str:
+    return f"[red]{n}[/red]" if n else "0"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) < 40 else text[:37] + "..."
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--base-url", envvar="SEGWAY_BASE_URL",
+              help="Target (default: an in-process simulator). [env SEGWAY_BASE_URL]")
+@click.option("--client-id", envvar="SEGWAY_CLIENT_ID", help="[env SEGWAY_CLIENT_ID]")
+@click.option("--client-secret", envvar="SEGWAY_CLIENT_SECRET",
+              help="[env SEGWAY_CLIENT_SECRET]")
+@click.option("--iot-code", envvar="SEGWAY_IOT_CODE",
+              help="IMEI of the named test vehicle. [env SEGWAY_IOT_CODE]")
+@click.option("--allow-control", is_flag=True,
+              help="Live: run commands that move the test vehicle.")
+@click.option("--allow-settings", is_flag=True,
+              help="Live: change the test vehicle's settings (restored afterwards).")
+@click.option("--record", is_flag=True, help="Live: record the answers as a dated snapshot.")
+@click.option("--recordings", type=click.Path(file_okay=False),
+              help="Folder of extra recordings; --record writes there.")
+@click.option("--assume-live", is_flag=True, help="Treat a simulator target as live (dry run).")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option("-k", "keyword", help="Only tests matching this pytest -k expression.")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def contract(base_url: str | None, client_id: str | None, client_secret: str | None,
+             iot_code: str | None, allow_control: bool, allow_settings: bool, record: bool,
+             recordings: str | None, assume_live: bool, junit_xml: str | None,
+             keyword: str | None, pytest_args: tuple[str, ...]) -> None:
+    """Check the vendor surface as a client sees it, against the mock or the real cloud.
+
+    Read-only against a live target unless --allow-control / --allow-settings. Extra arguments
+    go to pytest (e.g. -x, -v).
+    """
+    folder = suite_dir()
+    # The CLI has imported faker (a pytest plugin) already: pytest cannot rewrite it, and says so.
+    args = [str(folder), "-c", str(folder / "pytest.ini"), "--rootdir", str(folder), "-q",
+            "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    for flag, value in (("--base-url", base_url), ("--client-id", client_id),
+                        ("--client-secret", client_secret), ("--iot-code", iot_code),
+                        ("--recordings", recordings), ("-k", keyword)):
+        if value:
+            args += [flag, value]
+    for flag, on in (("--allow-control", allow_control), ("--allow-settings", allow_settings),
+                     ("--record", record), ("--assume-live", assume_live)):
+        if on:
+            args.append(flag)
+    if junit_xml:
+        args += [f"--junitxml={junit_xml}", "-o", "junit_family=xunit2"]
+    import pytest
+    from rich.console import Console
+
+    summary = Summary()
+    code = pytest.main([*args, *pytest_args], plugins=[summary])
+    where = base_url or "in-process simulator"
+    console = Console()
+    if not console.is_terminal:  # CI logs and pipes: wide enough for the drift table
+        console = Console(width=160)
+    render(summary, where + (" (assumed live)" if assume_live else ""), console)
+    if junit_xml:
+        click.echo(f"JUnit XML: {junit_xml}")
+    raise SystemExit(int(code))

@@ -1,0 +1,79 @@
+"""`segway-sim`: serve | listen | scenario | contract | bench."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from simulator import __version__
+from simulator.cli.bench import bench
+from simulator.cli.contract import contract
+from simulator.cli.listen import listen
+from simulator.cli.scenario import scenario
+from simulator.core.errors import SimError
+from simulator.server import loops
+from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
+from simulator.world.physics import PhysicsConfig
+
+
+@click.group()
+@click.version_option(__version__, prog_name="segway-sim")
+def main() -> None:
+    """A high-fidelity simulator of the Segway fleet cloud."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--vehicles", default=20, show_default=True, type=click.IntRange(1, 5_000_000),
+              help="Fleet size of the demo platform (includes the reference's 3 example IMEIs).")
+@click.option("--seed", default=1, show_default=True, help="Seed of the fleet and of all chance.")
+@click.option("--callback", default=None, help="Push base URL of the demo platform.")
+@click.option("--speed", default=1.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="Virtual seconds per wall second.")
+@click.option("--start", default=None, type=float,
+              help="Virtual start time, epoch seconds (default: now).")
+@click.option("--riders", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="off: unlocked vehicles stay parked (deterministic tests).")
+@click.option("--physics", "physics_text", default="", metavar="RATES",
+              help="Chance rates of the living fleet: 'quiet' (none), or name=value pairs, e.g. "
+                   "offline_per_hour=0.1,faults_per_hour=0 (names: simulator/world/physics.py).")
+@click.option("--loop", type=click.Choice(loops.CHOICES), default="auto", show_default=True,
+              help="Event loop: auto is uvloop when installed (faster), else asyncio.")
+def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,
+          start: float | None, riders: str, physics_text: str, loop: str) -> None:
+    """Serve the vendor API and the control plane over a seeded virtual fleet."""
+    try:
+        physics = PhysicsConfig.parse(physics_text)
+    except SimError as err:
+        raise click.BadParameter(str(err), param_hint="--physics") from None
+    config = Config(seed=seed, vehicles=vehicles, callback_url=callback, speed=speed,
+                    start=float(int(time.time())) if start is None else start,
+                    riders=riders == "on", physics=physics)
+    loops.run(_serve(config, host, port), loop)
+
+
+async def _serve(config: Config, host: str, port: int) -> None:
+    from simulator.server.runner import start, until_signalled
+
+    sim = Simulator(config)
+    running = await start(sim, host, port)
+    imeis = ", ".join(sim.fleet.imeis[:5])
+    click.echo(
+        f"segway-sim {__version__} serving {len(sim.fleet)} vehicles on {running.url}\n"
+        f"  client_id={DEMO_CLIENT_ID}  client_secret={DEMO_CLIENT_SECRET}\n"
+        f"  bearer token {DEMO_TOKEN}\n"
+        f"  IMEIs: {imeis}\n"
+        f"  dashboard: {running.url}/\n"
+        f"  control plane: {running.url}/_sim/health   (Ctrl-C stops)"
+    )
+    await until_signalled()
+    await running.stop()
+    click.echo("segway-sim stopped")
+
+
+main.add_command(contract)  # segway-sim contract (contract.py)
+main.add_command(listen)  # segway-sim listen (listen.py)
+main.add_command(scenario)  # segway-sim scenario (scenario.py)
+main.add_command(bench)  # segway-sim bench (bench.py: benchmarks/bench_rest.py)

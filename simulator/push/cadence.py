@@ -1,0 +1,192 @@
+"""When vehicles push: periodic location and status reports, and pushes on every change.
+
+The reference: location every 10 s while unlocked and every 900 s while locked; status every
+10 s while riding; alert, fault and components pushes as they happen; /setting/interval changes
+each period (locationInterval unlockStatus/lockStatus, statusInterval ridingStatus/nonRiding/
+lockStatus; 0 in the fleet's interval columns means no periodic push of that kind).
+
+Periodic reports are found vectorised over the fleet each clock step: every vehicle has the
+exact virtual time of its next location and status report; a step emits all reports due inside
+it in time order (several per vehicle when a step is longer than a period, as in a 24 h jump),
+each stamped with its own due time. The period in effect is recomputed from the fleet's columns
+every step, so the schedule follows any change of lock, riding, online or interval, whoever made
+it: a change takes effect from the start of the step that sees it, and the next report comes at
+the earlier of the old schedule and one new period after the change. Vehicles start at a seeded
+random phase of their period, so a fleet's reports spread evenly over time. Every report of a
+step carries the state the vehicle is in during that step: the other tickers (physics, riders)
+end their steps where the state changes.
+
+Change-driven pushes come from the bus (STATUS, ALERT, FAULT, COMPONENTS events) as they happen.
+Only activated, online vehicles push (and not in transport mode); the status change that takes a
+vehicle offline is still reported once, as the cloud sees the disconnection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulator.core.errors import SimError
+from simulator.core.events import LOCATION, STATUS, Event
+from simulator.core.rng import hash_uniform, stream_id
+from simulator.push.chaos import PushChaos
+
+if TYPE_CHECKING:
+    from simulator.core.fleet import Fleet
+    from simulator.sim import Simulator
+
+PERIODIC = (LOCATION, STATUS)  # column order of the schedule arrays
+_PHASE_STREAM = stream_id("push-phase")
+
+
+class Cadence:
+    """Registers itself on a Simulator once: a ticker, a bus listener, a reset hook and a
+    snapshot part."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self._fleet: Fleet | None = None
+        self._n = 0
+        # Per vehicle, per periodic kind: the period in effect (s, 0: none) and the next due time
+        # (virtual epoch s, +inf: none).
+        self.period = np.zeros((0, 2))
+        self.next = np.zeros((0, 2))
+        self.reported_online = np.zeros(0, dtype=bool)  # what the last status push said
+        sim.tickers.append(self.tick)
+        # Reports due inside a step go out with their own exact times, so the cadence never needs
+        # a step to end at one: it lets the other tickers choose the step length.
+        sim.horizons[self.tick] = lambda now: math.inf
+        sim.bus.subscribe(self.on_event)
+        sim.reset_hooks.append(self.reset)
+        from simulator.snapshot import SnapshotPart  # snapshot.py imports sim.py, which imports us
+
+        sim.snapshot_parts["pushes"] = SnapshotPart(self.dump, self.prepare)
+
+    def reset(self) -> None:
+        self._fleet = None
+
+    # -- the schedule -------------------------------------------------------------------------
+
+    def periods(self, rows: slice = slice(None)) -> np.ndarray:
+        """(n, 2) location and status periods (s) the vehicles are on now; 0: no periodic push."""
+        f = self.sim.fleet
+        locked = f.locked[rows]
+        out = np.empty((len(locked), 2))
+        out[:, 0] = np.where(locked, f.loc_lock_interval[rows], f.loc_unlock_interval[rows])
+        out[:, 1] = np.where(f.riding[rows], f.status_riding_interval[rows],
+                             np.where(locked, f.status_lock_interval[rows],
+                                      f.status_nonriding_interval[rows]))
+        out *= (f.activated[rows] & f.online[rows] & ~f.transport[rows])[:, None]
+        return out
+
+    def _sync(self, start: float) -> None:
+        """Match the arrays to the fleet; new vehicles begin at a seeded phase of their period."""
+        f = self.sim.fleet
+        n = len(f)
+        if self._fleet is not f or n < self._n:
+            self._fleet, self._n = f, 0
+            self.period, self.next = np.zeros((0, 2)), np.zeros((0, 2))
+            self.reported_online = np.zeros(0, dtype=bool)
+        if n == self._n:
+            return
+        new = slice(self._n, n)
+        period = self.periods(new)
+        phase = 1.0 - hash_uniform(self.sim.config.seed, f.uid[new], 0, _PHASE_STREAM)  # (0, 1]
+        due = np.where(period > 0, start + period * phase[:, None], np.inf)
+        self.period = np.concatenate([self.period, period])
+        self.next = np.concatenate([self.next, due])
+        self.reported_online = np.concatenate([self.reported_online, f.online[new]])
+        self._n = n
+
+    def tick(self, now: float, dt: float) -> None:
+        start = now - dt
+        self._sync(start)
+        period = self.periods()
+        changed = np.flatnonzero(self.period != period)
+        if changed.size:
+            p = period.ravel()[changed]
+            nxt = self.next.ravel()
+            nxt[changed] = np.where(p > 0, np.minimum(nxt[changed], start + p), np.inf)
+            self.period.ravel()[changed] = p
+        due = np.flatnonzero(self.next <= now)
+        if due.size:
+            self._emit(due, now)
+
+    def _emit(self, due: np.ndarray, now: float) -> None:
+        """Push every report due by `now`, in time order, and move the schedule past `now`."""
+        nxt, per = self.next.ravel(), self.period.ravel()
+        first, p = nxt[due], per[due]
+        count = np.floor((now - first) / p).astype(np.int64) + 1
+        nxt[due] = first + count * p
+        rep = np.repeat(np.arange(due.size), count)
+        k = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)  # k-th of its run
+        times, cells = first[rep] + k * p[rep], due[rep]
+        outbox = self.sim.outbox
+        # By time, then vehicle, location before status (cells are row * 2 + kind).
+        order = np.lexsort((cells, times))
+        for cell, t in zip(cells[order].tolist(), times[order].tolist(), strict=True):
+            row, kind = divmod(cell, 2)
+            outbox.push(PERIODIC[kind], row, t)
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        f, row = self.sim.fleet, event.row
+        if not f.activated[row]:
+            return
+        if event.kind == STATUS:
+            self._sync(event.t)
+            online = bool(f.online[row])
+            was = bool(self.reported_online[row])
+            self.reported_online[row] = online
+            if not (online or was):
+                return
+        elif not f.online[row] or f.transport[row]:
+            return
+        self.sim.outbox.push(event.kind, row, event.t, event.data)
+
+    # -- snapshots (see snapshot.py): the schedule and the chaos rules travel with the world --
+
+    def dump(self) -> dict[str, Any]:
+        from simulator.snapshot import column_json, rng_json
+
+        n = self._n if self._fleet is self.sim.fleet else 0
+        chaos = self.sim.push_chaos
+        return {
+            "schedule": {"period": column_json(self.period[:n]),
+                         "next": column_json(self.next[:n]),
+                         "reportedOnline": column_json(self.reported_online[:n])},
+            "chaos": {**chaos.to_json(), "rng": rng_json(chaos.rng)},
+        }
+
+    def prepare(self, data: Any) -> Callable[[], None]:
+        from simulator.core.fleet import Column
+        from simulator.snapshot import column_from_json, rng_from_json
+
+        if not isinstance(data, dict) or not isinstance(data.get("schedule"), dict):
+            raise SimError("parts.pushes", "must be {schedule, chaos}")
+        raw = data["schedule"]
+        n = len(raw["next"]) if isinstance(raw.get("next"), list) else 0
+        name = "parts.pushes.schedule."
+        period = column_from_json(name + "period", Column(np.float64, 0, 2), raw.get("period"), n)
+        nxt = column_from_json(name + "next", Column(np.float64, 0, 2), raw.get("next"), n)
+        online = column_from_json(name + "reportedOnline", Column(np.bool_, False),
+                                  raw.get("reportedOnline"), n)
+        chaos_data = data.get("chaos")
+        if not isinstance(chaos_data, dict):
+            raise SimError("parts.pushes.chaos", "must be {nextId, rules, rng}")
+        rng = rng_from_json("parts.pushes.chaos.rng", chaos_data.get("rng"))
+        chaos = PushChaos.from_json({k: v for k, v in chaos_data.items() if k != "rng"}, rng)
+
+        def install() -> None:
+            self.sim.push_chaos = chaos
+            if n and n == len(self.sim.fleet):
+                self.period, self.next, self.reported_online = period, nxt, online
+                self._fleet, self._n = self.sim.fleet, n
+            else:  # not scheduled yet, or for another fleet: start afresh
+                self.reset()
+
+        return install

@@ -1,0 +1,115 @@
+"""Virtual riders: after an unlock, someone rides, parks and locks by hand.
+
+The A200 has no lock endpoint: the lock comes from the vehicle, when its rider is done. With
+riders on (Config.riders, `--riders on`), every unlock (a STATUS event with reason "unlock")
+brings a rider, who gets on after a few seconds, rides for a log-normal duration (median
+PhysicsConfig.ride_median_s, 1 min - 3 h), brakes to a stop PARK_LEAD_S before the end, and
+locks. With riders off, unlocked vehicles stay parked unless a ride is started explicitly.
+
+Interface used by the control plane and scenarios:
+- start_ride(sim, row, seconds=None): a rider gets on the unlocked vehicle `row` and rides for
+  `seconds` of virtual time (None: drawn), then parks and locks at exactly that time.
+- end_ride(sim, row): the rider parks and locks now.
+
+A ride lives in fleet columns (riding, ride_end, stop_until, cruise, heading...), so it survives
+a snapshot; the exact-time lock is a timer, and the world's 1 s step locks any ride past its end
+whose timer is gone (after a snapshot load).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.core import vehicle
+from simulator.core.draws import lognormal, normal2, uniform2
+from simulator.core.errors import SimError
+from simulator.core.events import STATUS, Event
+from simulator.core.rng import stream_id
+
+if TYPE_CHECKING:
+    from simulator.sim import Simulator
+
+RIDE_SIGMA, RIDE_S = 0.65, (60.0, 3 * 3600.0)
+MOUNT_S = (4.0, 15.0)  # from the unlock to the first pedal stroke
+PARK_LEAD_S = 8.0  # the rider starts braking to park this long before the ride ends
+CRUISE_KMH, CRUISE_SPREAD_KMH, CRUISE_RANGE = 18.0, 2.5, (10.0, 30.0)
+
+_RIDE = stream_id("rider-ride")
+_MOUNT = stream_id("rider-mount")
+
+
+def start_ride(sim: Simulator, row: int, seconds: float | None = None) -> None:
+    f = sim.fleet
+    if f.locked[row]:
+        raise SimError("type", "a rider can only ride an unlocked vehicle")
+    if f.transport[row] or not f.activated[row]:
+        raise SimError("type", "a rider cannot ride a vehicle that is powered off or inactive")
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise SimError("seconds", "must be a number of seconds > 0")
+    now = sim.clock.now
+    _get_on(sim, row, now, seconds)
+    end = float(f.ride_end[row])
+    sim.call_at(end, lambda: _end_if_due(sim, row, end))
+
+
+def end_ride(sim: Simulator, row: int) -> None:
+    _park_and_lock(sim, row, sim.clock.now)
+
+
+def on_event(sim: Simulator, event: Event) -> None:
+    """Bus listener: an unlock brings a rider (riders on)."""
+    if (sim.config.riders and event.kind == STATUS and event.data.get("reason") == "unlock"
+            and not sim.fleet.locked[event.row] and not sim.fleet.riding[event.row]):
+        start_ride(sim, event.row)
+
+
+def tick(sim: Simulator, t: int) -> None:
+    """Second `t` of every ride: brake to park near the end, lock at the end."""
+    f = sim.fleet
+    rows = np.flatnonzero(f.riding)
+    if not rows.size:
+        return
+    end = f.ride_end[rows]
+    for i in rows[end <= 0]:  # riding without a ride (set from outside): a rider takes it on
+        _get_on(sim, int(i), float(t), None)
+    end = f.ride_end[rows]
+    parking = rows[end - PARK_LEAD_S <= t]
+    f.stop_until[parking] = np.maximum(f.stop_until[parking], f.ride_end[parking])
+    for i in rows[end <= t]:
+        _park_and_lock(sim, int(i), t)
+
+
+def _get_on(sim: Simulator, row: int, now: float, seconds: float | None) -> None:
+    f, seed = sim.fleet, sim.config.seed
+    uid, key = f.uid[row:row + 1], round(now * 1000)
+    z_length, z_cruise = normal2(seed, uid, key, _RIDE)
+    u_mount, _ = uniform2(seed, uid, key, _MOUNT)
+    if seconds is None:  # whole seconds: a ride begun on the second ends on one
+        seconds = float(np.ceil(lognormal(sim.config.physics.ride_median_s, RIDE_SIGMA,
+                                          z_length, *RIDE_S)[0]))
+    f.riding[row] = True
+    f.ride_end[row] = now + seconds
+    f.stop_until[row] = now + MOUNT_S[0] + (MOUNT_S[1] - MOUNT_S[0]) * float(u_mount[0])
+    f.cruise[row] = float(np.clip(CRUISE_KMH + CRUISE_SPREAD_KMH * z_cruise[0], *CRUISE_RANGE))
+    f.heading[row] = -1  # the route starts at the next step
+    f.speed[row] = 0.0
+    f.last_active[row] = now
+
+
+def _end_if_due(sim: Simulator, row: int, end: float) -> None:
+    f = sim.fleet
+    if row < len(f) and f.riding[row] and f.ride_end[row] == end:
+        _park_and_lock(sim, row, sim.clock.now)
+
+
+def _park_and_lock(sim: Simulator, row: int, t: float) -> None:
+    f = sim.fleet
+    f.riding[row] = False
+    f.speed[row] = 0.0
+    f.current_power[row] = 0.0
+    f.ride_end[row] = 0.0
+    f.heading[row] = -1
+    vehicle.rider_lock(f, row, t, sim.bus)

@@ -1,7 +1,7 @@
 """A/B of source trees: how each change of the REST path was measured (docs/speed.md).
 
-    .venv/bin/python benchmarks/bench_ab.py --imeis FILE base /tmp/v/before /tmp/v/after
-    .venv/bin/python benchmarks/bench_ab.py --imeis FILE --mix 10 base_uv /tmp/v/after+--workers:2
+    .venv/bin/python benchmarks/bench_ab.py base /tmp/v/before /tmp/v/after
+    .venv/bin/python benchmarks/bench_ab.py --mix 10 base_uv /tmp/v/after+--loop:asyncio
 
 Each target is `base` (benchmarks/baseline_app.py), `base_uv` (the same on uvloop), or a
 directory holding a copy of the `simulator` package (`cp -r simulator /tmp/v/NAME` at each step
@@ -10,7 +10,8 @@ of the work) served by `serve --vehicles N --riders off`, with extra serve optio
 pinned to core 0 (unless --no-pin); rounds alternate them under the same wrk load on core 1.
 Printed per target: median req/s, CPU microseconds per request of the server process (the
 figure least disturbed by other work on the machine), p99, each relative to the first target.
-The IMEI file is one IMEI per line (bench_rest.py writes one; the default fleet is seed 1).
+Without --imeis, the fleet's IMEIs are read from the first simulator target's control plane
+(every target has the same seeded fleet). CPU figures count the target's main process only.
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "f3bbd782-04c7-42e5-bed9-524cde3eb415"
+# The command line's entry point in either layout a tree may have (before and after the
+# subpackages of docs/architecture.md), so older copies stay comparable.
+SERVE = ("try:\n    from simulator.cli.main import main\n"
+         "except ImportError:\n    from simulator.cli import main\nmain()")
 
 
 def command(target: str, port: int, args: argparse.Namespace) -> tuple[list[str], str]:
@@ -35,9 +41,19 @@ def command(target: str, port: int, args: argparse.Namespace) -> tuple[list[str]
         cmd += ["--workers", "2"] if target.endswith("x2") else []
         return cmd, str(HERE.parent)
     tree, _, flags = target.partition("+")
-    cmd = [sys.executable, "-c", "from simulator.cli.main import main; main()", "serve",
+    cmd = [sys.executable, "-c", SERVE, "serve",
            "--vehicles", str(args.vehicles), "--port", str(port), "--riders", "off"]
     return cmd + (flags.split(":") if flags else []), tree
+
+
+def imeis_file(port: int) -> str:
+    """The fleet's IMEIs, one a line, asked of the simulator on `port`."""
+    sys.path.insert(0, str(HERE))
+    from bench_rest import fleet_imeis
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(fleet_imeis(f"http://127.0.0.1:{port}")) + "\n")
+    return fh.name
 
 
 def cpu_ticks(pid: int) -> int:
@@ -48,7 +64,7 @@ def cpu_ticks(pid: int) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("targets", nargs="+")
-    ap.add_argument("--imeis", required=True)
+    ap.add_argument("--imeis", help="one IMEI per line (default: asked of the first simulator)")
     ap.add_argument("--vehicles", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=3)
@@ -56,18 +72,29 @@ def main() -> None:
     ap.add_argument("--no-pin", action="store_true")
     args = ap.parse_args()
     procs: dict[str, tuple[subprocess.Popen[str], int]] = {}
+    ports = {target: 18400 + k for k, target in enumerate(args.targets)}
+    sims = [t for t in args.targets if not t.startswith("base")]
     try:
-        for k, target in enumerate(args.targets):
-            cmd, cwd = command(target, 18400 + k, args)
-            pin = [] if args.no_pin else ["taskset", "-c", "0"]
-            procs[target] = (subprocess.Popen([*pin, *cmd], cwd=cwd, stdout=subprocess.PIPE,
-                                              stderr=subprocess.STDOUT, text=True), 18400 + k)
-        for proc, _ in procs.values():
-            assert proc.stdout is not None
-            for _ in range(200):
-                line = proc.stdout.readline()
-                if "serving" in line or line.strip().isdigit() or not line:
-                    break
+        # Simulators first: without --imeis, the load (and the baselines) take the fleet's IMEIs
+        # from the first simulator.
+        for group in (sims, [t for t in args.targets if t not in sims]):
+            if group is not sims and args.imeis is None:
+                if not sims:
+                    raise SystemExit("--imeis is needed when no target is a simulator")
+                args.imeis = imeis_file(ports[sims[0]])
+            for target in group:
+                cmd, cwd = command(target, ports[target], args)
+                pin = [] if args.no_pin else ["taskset", "-c", "0"]
+                procs[target] = (subprocess.Popen([*pin, *cmd], cwd=cwd, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.STDOUT, text=True),
+                                 ports[target])
+            for target in group:
+                proc = procs[target][0]
+                assert proc.stdout is not None
+                for _ in range(200):
+                    line = proc.stdout.readline()
+                    if "serving" in line or line.strip().isdigit() or not line:
+                        break
         results: dict[str, list[tuple[float, float, float]]] = {t: [] for t in args.targets}
         for r in range(args.rounds):
             for target in (args.targets if r % 2 == 0 else args.targets[::-1]):

@@ -33,14 +33,14 @@ def run(args: argparse.Namespace, label: str) -> None:
     if label == "morning":
         for row in range(0, n, 5):
             with contextlib.suppress(VendorError):  # offline, dormant, ... as in a real fleet
-                sim.command(row, "unlock", {})
+                sim.vendor.execute(row, "unlock", {})
     elif label == "demand":
         rides = int(args.rides_per_vehicle * n * args.hours / 24)
 
         def unlock(row: int) -> None:
             if f.locked[row]:
                 with contextlib.suppress(VendorError):
-                    sim.command(row, "unlock", {})
+                    sim.vendor.execute(row, "unlock", {})
 
         for at, row in zip(np.sort(rng.uniform(0, seconds, rides)), rng.integers(0, n, rides),
                            strict=True):

@@ -92,7 +92,7 @@ async def bare(bodies: list[tuple[str, bytes]], concurrency: int) -> Timer:
 
 async def throughput(url: str, rounds: int) -> None:
     sim = unlocked_fleet(10_000, url, push_queue=50_000, push_journal_size=1000)
-    dispatcher = Dispatcher(sim)
+    dispatcher = Dispatcher(sim.outbox)
     rates: dict[str, list[float]] = {k: [] for k in ("bare", "sim", "full", "bare_cpu",
                                                      "sim_cpu", "full_cpu")}
     n = 0

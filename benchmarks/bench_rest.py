@@ -15,8 +15,6 @@ connections:
   mix      the same with 10 % sound control POSTs
   push     status GETs while --riding vehicles ride and push (status + location every 10 s) to
            the local receiver: how much the REST figures fall
-  workers  status GETs, `segway-sim serve --workers 2` unpinned, against the baseline with
-           --workers 2 (both cores, shared with the load generator)
 
 While one server is measured the other is idle (the simulator's clock is paused over the control
 plane, so its living fleet does not tick). Reported per scenario: median requests/s, latency p50
@@ -55,7 +53,7 @@ from simulator.server import loops  # noqa: E402
 
 TOKEN = "f3bbd782-04c7-42e5-bed9-524cde3eb415"
 PLATFORM = "A20081"
-TARGETS = {"status": (0.9, 0), "mix": (0.8, 10), "push": (None, 0), "workers": (None, 0)}
+TARGETS = {"status": (0.9, 0), "mix": (0.8, 10), "push": (None, 0)}
 RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ok_receiver.py")
 
 
@@ -96,16 +94,15 @@ def launch(name: str, cmd: list[str], core: int | None, pattern: str, timeout: f
     raise SystemExit(f"{name} did not start: {' '.join(cmd)}")
 
 
-def sim_command(args: argparse.Namespace, workers: int = 1) -> list[str]:
+def sim_command(args: argparse.Namespace) -> list[str]:
     return [sys.executable, "-c", "from simulator.cli.main import main; main()", "serve",
             "--vehicles", str(args.vehicles), "--port", "0", "--riders", "off",
-            "--loop", args.loop, "--workers", str(workers)]
+            "--loop", args.loop]
 
 
-def baseline_command(args: argparse.Namespace, imeis: str, workers: int = 1) -> list[str]:
+def baseline_command(args: argparse.Namespace, imeis: str) -> list[str]:
     """The baseline on the simulator's event loop: the ratio is about the simulator's work."""
-    cmd = [sys.executable, str(HERE / "baseline_app.py"), "--imeis", imeis,
-           "--workers", str(workers)]
+    cmd = [sys.executable, str(HERE / "baseline_app.py"), "--imeis", imeis]
     return cmd + (["--uvloop"] if loops.loop_name(args.loop) == "uvloop" else [])
 
 
@@ -159,11 +156,30 @@ class Scenario:
         return self.median(sim, "rps") / self.median(base, "rps")
 
 
-def measure(args: argparse.Namespace, url: str, imeis: str, mix: int) -> dict[str, Any]:
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) so far of process `pid` and its children."""
+    ticks, children = 0, {pid}
+    stats = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats.append((int(entry.name), int(fields[1]), int(fields[11]) + int(fields[12])))
+    for _ in range(3):  # the server and any children it started
+        children |= {p for p, ppid, _ in stats if ppid in children}
+    ticks = sum(t for p, _, t in stats if p in children)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(args: argparse.Namespace, url: str, pid: int, imeis: str, mix: int
+            ) -> dict[str, Any]:
     common = dict(url=url, imeis=imeis, token=TOKEN, mix=mix, connections=args.connections,
                   core=args.client_core, generator=args.loadgen)
     loadgen.run(seconds=args.warmup, **common)  # type: ignore[arg-type]
+    cpu = tree_cpu(pid)
     result = loadgen.run(seconds=args.seconds, **common)  # type: ignore[arg-type]
+    # CPU time per request: the figure least moved by other work sharing the machine.
+    result["cpu_us"] = (tree_cpu(pid) - cpu) / max(1, result["requests"]) * 1e6
     if result["errors"] or result["non2xx"]:
         raise SystemExit(f"{url}: {result['errors']} errors, {result['non2xx']} non-2xx: "
                          f"{result}")
@@ -193,28 +209,31 @@ def start_rides(sim_url: str, n: int, seconds: float) -> int:
     return started
 
 
-def run_scenario(args: argparse.Namespace, name: str, targets: dict[str, tuple[str, str | None]],
+def run_scenario(args: argparse.Namespace, name: str, targets: dict[str, tuple[Server, bool]],
                  imeis: str) -> Scenario:
-    """Rounds alternating the targets: {label: (url, sim url whose clock runs meanwhile)}."""
+    """Rounds alternating the targets: {label: (server, whether it is a simulator whose clock
+    runs only meanwhile)}."""
     _, mix = TARGETS[name]
     scenario = Scenario(name)
     for n in range(args.rounds):
         order = list(targets.items())
         if n % 2:
             order.reverse()  # neither side always goes first
-        for label, (url, sim_url) in order:
+        for label, (server, is_sim) in order:
+            sim_url = server.url if is_sim else None
             if sim_url:
                 clock(sim_url, paused=False)
                 before = push_counters(sim_url)
-            result = measure(args, url, imeis, mix)
+            result = measure(args, server.url, server.proc.pid, imeis, mix)
             if sim_url:
                 after = push_counters(sim_url)
                 clock(sim_url, paused=True)
                 result["pushes_delivered"] = after["delivered"] - before["delivered"]
                 result["pushes_dropped"] = after["dropped"] - before["dropped"]
             scenario.runs.setdefault(label, []).append(result)
-            print(f"  {name:8} round {n + 1} {label:9} {result['rps']:8.0f} req/s  "
-                  f"p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
+            print(f"  {name:8} round {n + 1} {label:10} {result['rps']:8.0f} req/s  "
+                  f"{result['cpu_us']:5.1f} us CPU/req  p50 {result['p50_ms']:6.2f} ms  "
+                  f"p99 {result['p99_ms']:6.2f} ms"
                   + (f"  pushes {result['pushes_delivered']}" if sim_url else ""), flush=True)
     return scenario
 
@@ -250,11 +269,13 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], generator: str) 
         f"- command: `{' '.join(shlex.quote(a) for a in args.argv)}`",
         f"- {args.vehicles:,} vehicles, {args.connections} connections, {args.rounds} rounds of "
         f"{args.seconds:g} s (after {args.warmup:g} s warm-up) per target, load generator "
-        f"{generator} on core {args.client_core}, servers on core {args.server_core} "
-        "(workers: unpinned)",
+        f"{generator} on core {args.client_core}, servers on core {args.server_core}",
+        "- ratio: simulator req/s / baseline req/s (the goal's measure); CPU µs/req: server CPU "
+        "time per request, CPU ratio = baseline's / simulator's: the same "
+        "comparison less moved by other work on a shared machine",
         "",
-        "| scenario | target | req/s | p50 ms | p99 ms | ratio | goal |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| scenario | target | req/s | p50 ms | p99 ms | ratio | goal | CPU µs/req | CPU ratio |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for s in scenarios:
         goal, _ = TARGETS[s.name]
@@ -269,10 +290,12 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], generator: str) 
                                                  or s.median(label, "p99_ms") <= 30)
                 goal_text = (f">= {goal}x" + (", p99 <= 30 ms" if s.name == "status" else "")
                              + (" ok" if ok else " MISSED"))
+            cpu = s.median(label, "cpu_us")
+            cpu_ratio = "" if label == "baseline" else f"{s.median('baseline', 'cpu_us') / cpu:.2f}"
             lines.append(f"| {s.name} | {label} | {s.median(label, 'rps'):,.0f} | "
                          f"{s.median(label, 'p50_ms'):.2f} | {s.median(label, 'p99_ms'):.2f} | "
-                         f"{ratio} | {goal_text} |")
-        lines += [f"| | {note} | | | | | |" for note in s.notes]
+                         f"{ratio} | {goal_text} | {cpu:.1f} | {cpu_ratio} |")
+        lines += [f"| | {note} | | | | | | | |" for note in s.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -295,7 +318,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--scenarios", default="status,mix,push",
-                    help="comma-separated: status, mix, push, workers")
+                    help="comma-separated: status, mix, push")
     ap.add_argument("--riding", type=int, default=10_000, help="riding vehicles of `push`")
     ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--loop", choices=loops.CHOICES, default="auto",
@@ -340,7 +363,7 @@ def main(argv: list[str] | None = None) -> None:
             servers.append(base)
             check_answers(sim.url, imeis)
             check_answers(base.url, imeis)
-            pair = {"baseline": (base.url, None), "sim": (sim.url, sim.url)}
+            pair = {"baseline": (base, False), "sim": (sim, True)}
             for name in ("status", "mix"):
                 if name in args.scenarios:
                     print(f"scenario {name}", flush=True)
@@ -356,27 +379,12 @@ def main(argv: list[str] | None = None) -> None:
                 clock(sim.url, paused=False)  # rides start spread over wall time, as in life
                 riding = start_rides(sim.url, args.riding, 6 * 3600.0)
                 clock(sim.url, paused=True)
-                s = run_scenario(args, "push", {"baseline": (base.url, None),
-                                                "sim+pushes": (sim.url, sim.url)}, imeis_file)
+                s = run_scenario(args, "push", {"baseline": (base, False),
+                                                "sim+pushes": (sim, True)}, imeis_file)
                 pushes = statistics.median(r["pushes_delivered"] / r["seconds"]
                                            for r in s.runs["sim+pushes"])
                 s.notes.append(f"{riding:,} riding; {pushes:,.0f} pushes/s delivered meanwhile")
                 scenarios.append(s)
-            if "workers" in args.scenarios:
-                for server in servers:
-                    server.stop()
-                servers.clear()
-                print("scenario workers: 2 processes each", flush=True)
-                wsim = launch("simulator x2", sim_command(args, workers=2), None,
-                              r"serving \d+ vehicles on (http://\S+)", 300)
-                servers.append(wsim)
-                wbase = launch("baseline x2", baseline_command(args, imeis_file, workers=2), None,
-                               r"^(\d+)$", 60)
-                servers.append(wbase)
-                check_answers(wsim.url, imeis)
-                clock(wsim.url, paused=True)
-                scenarios.append(run_scenario(args, "workers", {
-                    "baseline": (wbase.url, None), "sim x2": (wsim.url, wsim.url)}, imeis_file))
         finally:
             for server in servers:
                 server.stop()

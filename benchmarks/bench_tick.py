@@ -20,7 +20,6 @@ import numpy as np
 
 from simulator.core.fleet import COLUMNS
 from simulator.sim import Config, Simulator
-from simulator.world import riders
 from simulator.world.physics import SLOW_S
 
 
@@ -59,7 +58,7 @@ def main() -> None:
     sim.make_healthy(np.asarray(rows, dtype=np.int64))
     f.locked[rows] = False
     for row in rows:
-        riders.start_ride(sim, int(row), seconds=10 * 3600.0)
+        sim.world.start_ride(int(row), seconds=10 * 3600.0)
     sim.advance(30)  # everyone mounted and on the way
     gc.collect()
     rss = rss_bytes() - before

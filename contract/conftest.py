@@ -168,7 +168,7 @@ def _fresh(request: pytest.FixtureRequest) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    drift = config.stash.get(DRIFT, [])
+    drift: list[Any] = config.stash.get(DRIFT, [])
     if drift:
         terminalreporter.section("drift from recorded truth")
         for d in drift:
@@ -188,7 +188,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    answers = config.stash.get(RECORDED, {})
+    answers: dict[str, Any] = config.stash.get(RECORDED, {})
     profile = config.stash.get(PROFILE, None)
     if not answers or profile is None or not profile["record"]:
         return

@@ -3,6 +3,10 @@
 Each story is a module here with a `SCENARIO` (scenarios/model.py); NAMES lists the library in
 the order `--list` shows it. A story of one's own is a Python file with a `SCENARIO` of its own,
 loaded by path (`segway-sim scenario ./my_story.py`).
+
+May import the simulator (simulator.sim), push delivery and the core, never the server: a run
+drives a server only through its URLs (drivers.py). The glue that starts a server to play on
+lives above, in simulator/server/scenario_session.py and scenario_routes.py.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ this process: it moves the clock itself and reads the push journal directly, wai
 every step until the pushes it caused have been delivered, so an in-process run is exactly
 reproducible. Either can `follow` a clock that someone else moves instead of moving it.
 
-This is the partner's side of the wire (an HTTP client that awaits), like the CLI: it sits above
-the server and is no part of the synchronous core.
+This is the partner's side of the wire (an HTTP client that awaits): it knows the server only by
+its URLs (the vendor paths of the reference, the control plane's routes), never by its modules.
+A LocalDriver also holds the in-process Simulator and the push dispatcher that serves it; whoever
+starts that server (server/scenario_session.py, server/scenario_routes.py) hands them over.
 """
 
 from __future__ import annotations
@@ -20,15 +22,41 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
-from simulator.server.control import MAX_ADVANCE_S
-
 if TYPE_CHECKING:
     from simulator.push.dispatcher import Dispatcher
     from simulator.sim import Simulator
 
+# The longest clock advance asked of the control plane in one request: its own limit (a week,
+# server/control_models.py MAX_ADVANCE_S; a test holds the two together).
+ADVANCE_STEP_S = 7 * 86_400
 SETTLE_TIMEOUT_S = 30.0  # wall seconds a remote simulator gets to deliver what is queued
 FOLLOW_POLL_S = 0.1  # how often a run that follows someone else's clock looks at it
 PAGE = 100_000
+
+_Q, _C, _S = "/api/v2/vehicle/query/current", "/api/v2/vehicle/control", "/api/v2/vehicle/setting"
+# Each vendor operation's path, as the reference gives it (battery-info: the documented mopeds
+# path); a test holds this to the server's route table (server/vendor.py ROUTES).
+VENDOR_PATHS: dict[str, str] = {
+    "token": "/oauth/token",
+    "status": f"{_Q}/status",
+    "location": f"{_Q}/location",
+    "battery-info": "/api/v2/mopeds/query/current/battery-info",
+    "bluetooth-key": f"{_Q}/bluetooth-key",
+    "unlock": f"{_C}/unlock",
+    "battery-cover": f"{_C}/battery-cover",
+    "sound": f"{_C}/sound",
+    "mech-lock": f"{_C}/mech-lock",
+    "anti-theft": f"{_C}/anti-theft",
+    "ambient": f"{_C}/ambient",
+    "wireless-charging": f"{_C}/wireless-charging",
+    "whole-shutdown": f"{_C}/whole-shutdown",
+    "setting/switch": "/api/v2/ebike/setting/switch",
+    "setting/ambient": f"{_S}/ambient",
+    "setting/sound": f"{_S}/sound",
+    "setting/speed-mode": f"{_S}/speed-mode",
+    "setting/bluetooth-key": f"{_S}/bluetooth-key",
+    "setting/interval": f"{_S}/interval",
+}
 
 
 class Driver(Protocol):
@@ -78,12 +106,17 @@ class HttpDriver:
 
     async def open(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600))
-        _, clock = await self._call("GET", "/_sim/clock")
-        self._clock = clock
-        if not self.follow:  # the story moves the clock: nobody else may meanwhile
-            await self._control("POST", "/_sim/clock", {"paused": True})
-        _, journal = await self._call("GET", "/_sim/pushes", query={"limit": "1"})
-        self._seq = int(journal.get("seq", 0))
+        try:
+            _, clock = await self._call("GET", "/_sim/clock")
+            self._clock = clock
+            if not self.follow:  # the story moves the clock: nobody else may meanwhile
+                await self._control("POST", "/_sim/clock", {"paused": True})
+            _, journal = await self._call("GET", "/_sim/pushes", query={"limit": "1"})
+            self._seq = int(journal.get("seq", 0))
+        except BaseException:  # not open after all (unreachable, refused): nothing stays open
+            await self.session.close()
+            self.session = None
+            raise
 
     async def close(self) -> None:
         try:
@@ -185,7 +218,7 @@ class HttpDriver:
             return
         now = await self.now()
         while now < t:
-            step = min(t - now, float(MAX_ADVANCE_S))
+            step = min(t - now, float(ADVANCE_STEP_S))
             _, clock = await self._control("POST", "/_sim/clock", {"advance": step}, ok=(200,))
             now = float(clock["now"])
 
@@ -262,7 +295,7 @@ class LocalDriver(HttpDriver):
         journal = self.sim.pushes
         # The newest records only (select() would walk the whole journal every step). Records
         # that fell off a small journal before they were read are lost to the outcome checks
-        # (a run hosted by a busy server); in-process runs keep every record (session.py).
+        # (a run hosted by a busy server); in-process runs keep every record (scenario_session.py).
         new = list(itertools.islice(reversed(journal.records), journal.seq - self._seq))
         self._seq = journal.seq
         return [r for r in reversed(new) if r["platformCode"] == platform]

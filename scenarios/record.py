@@ -19,15 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import orjson
 
 from simulator.push.outbox import encode
 from simulator.scenarios.drivers import HttpDriver
-
-if TYPE_CHECKING:
-    from simulator.scenarios.runner import Result, Run
 
 FORMAT = "segway-sim/scenario-log"
 VERSION = 1
@@ -61,18 +58,18 @@ class Log:
     def line(self, data: dict[str, Any]) -> None:
         self.file.write(orjson.dumps(data) + b"\n")
 
-    def begin(self, run: Run) -> None:
-        plan = run.plan
-        self.line({"format": FORMAT, "version": VERSION, "scenario": plan.scenario.name,
-                   "seed": plan.seed, "vehicles": plan.size, "target": run.driver.kind,
-                   **self.header})
+    def begin(self, scenario: str, seed: int, vehicles: int, target: str) -> None:
+        """The header line, as a run (runner.py) begins: what it plays, where."""
+        self.line({"format": FORMAT, "version": VERSION, "scenario": scenario, "seed": seed,
+                   "vehicles": vehicles, "target": target, **self.header})
 
     def pushes(self, records: list[dict[str, Any]]) -> None:
         for r in records:
             self.line(push_line(r))
 
-    def summary(self, result: Result) -> None:
-        self.line({"summary": result.to_json()})
+    def summary(self, result: dict[str, Any]) -> None:
+        """The last line: the run's Result.to_json()."""
+        self.line({"summary": result})
 
     def close(self) -> None:
         self.file.close()

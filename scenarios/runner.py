@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.scenarios.drivers import Driver
+from simulator.scenarios.drivers import VENDOR_PATHS, Driver
 from simulator.scenarios.model import (
     Carry,
     ClearFaults,
@@ -33,12 +33,7 @@ from simulator.scenarios.model import (
     Step,
 )
 from simulator.scenarios.outcomes import Answer, Observed, Seen, State, Verdict, verdict
-from simulator.scenarios.record import first_attempts
-from simulator.server.vendor import ROUTES
-
-VENDOR_PATHS: dict[str, str] = {}
-for _method, _path, _handler, _op in ROUTES:
-    VENDOR_PATHS.setdefault(_op, _path)
+from simulator.scenarios.record import Log, first_attempts
 
 COUNTERS = ("rentals", "refused", "calls", "pushes", "delivered", "retried", "failed", "alerts",
             "faults", "conflicts")
@@ -111,7 +106,7 @@ class Run:
     callback: str | None  # the platform's push URL (None: no pushes)
     watcher: Watcher = field(default_factory=Watcher)
     pacing: Pacing = field(default_factory=lambda: Pacing(None))
-    log: Any = None  # record.Log, when recording
+    log: Log | None = None  # when recording
 
     def __post_init__(self) -> None:
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
@@ -157,14 +152,14 @@ class Run:
                         dict(self.counters), dict(sorted(self.by_type.items())),
                         time.monotonic() - self._started)
         if self.log is not None:
-            self.log.summary(result)
+            self.log.summary(result.to_json())
         return result
 
     async def _setup(self) -> None:
         plan = self.plan
         self.t0 = await self.driver.now()
         if self.log is not None:
-            self.log.begin(self)
+            self.log.begin(plan.scenario.name, plan.seed, plan.size, self.driver.kind)
         base = plan.scenario.fleet.platform
         body: dict[str, Any] = {"clientSecret": plan.secret, "callbackUrl": self.callback,
                                 "vehicles": plan.size}

@@ -1,5 +1,10 @@
 """The simulator: platforms, fleet, tokens and the virtual clock, behind one synchronous facade.
 
+The composition root: it builds the core's components, the world engine and push delivery once,
+wires them together (tickers, bus listeners, reset hooks, snapshot parts), and keeps every one of
+them for its whole lifetime. A reset clears and reseeds each component in place, so whoever holds
+one (the pacer holds the clock, the dispatcher the outbox) always holds the current one.
+
 The server, the control plane, tests and scenarios all drive the world through a `Simulator`.
 It never awaits: time moves only through `advance`, which runs the registered tickers (physics,
 riders, push cadence) in fixed steps and fires timers at their exact virtual times.
@@ -7,33 +12,30 @@ riders, push cadence) in fixed steps and fires timers at their exact virtual tim
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from simulator.core import vehicle
 from simulator.core.clock import Clock
-from simulator.core.errors import VendorError
+from simulator.core.env import Env
 from simulator.core.events import Bus
 from simulator.core.faults import FaultRules
 from simulator.core.fleet import Fleet, make_imeis
 from simulator.core.journal import Journal
+from simulator.core.operations import InFlight, Operations
 from simulator.core.platforms import DEFAULT_TOKEN_LIFETIME_S, Platform, Tokens
 from simulator.core.rng import Streams
+from simulator.core.serial import SnapshotPart
+from simulator.core.timers import Timers
 from simulator.push.cadence import Cadence
 from simulator.push.chaos import PushChaos
 from simulator.push.outbox import DEFAULT_QUEUE, Outbox
 from simulator.world import battery
+from simulator.world.config import PhysicsConfig
 from simulator.world.engine import World
-from simulator.world.physics import PhysicsConfig
-
-if TYPE_CHECKING:
-    from simulator.snapshot import SnapshotPart
 
 DEMO_CLIENT_ID = "A20081"
 DEMO_CLIENT_SECRET = "e2651be5-12d3-48f3-ba6c-bc2b04a447b6"
@@ -56,7 +58,7 @@ class Config:
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME_S
     tick_s: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)  # component-specific knobs
-    physics: PhysicsConfig = field(default_factory=PhysicsConfig)  # chance rates (physics.py)
+    physics: PhysicsConfig = field(default_factory=PhysicsConfig)  # chance rates (world/config.py)
 
 
 class Simulator:
@@ -71,30 +73,71 @@ class Simulator:
         self.reset_hooks: list[Callable[[], None]] = []
         # Components with state beyond the fleet columns add it to snapshots here (snapshot.py).
         self.snapshot_parts: dict[str, SnapshotPart] = {}
-        self.cadence = Cadence(self)  # push cadence: ticker, bus listener, reset hook, snapshot
-        self.world = World(self)  # riders and physics: a ticker, a bus listener, a reset hook
+
+        # The components: built once, cleared and refilled in place by reset and snapshot load.
+        cfg = self.config
+        self.streams = Streams(cfg.seed)
+        self.clock = Clock(now=float(cfg.start), speed=cfg.speed, paused=cfg.paused)
+        self.timers = Timers()
+        self.platforms: dict[str, Platform] = {}
+        self.platform_list: list[Platform] = []
+        self.fleet = Fleet()
+        self.tokens = Tokens(self.streams.generator("tokens"), lifetime=cfg.token_lifetime)
+        self.inflight = InFlight()
+        self.faults = FaultRules(self.streams.generator("faults"))
+        self.vendor = self.operations()
+        self.requests = Journal(cfg.extra.get("journal_size", 10_000))
+        self.pushes = Journal(cfg.extra.get("push_journal_size", 10_000))
+        self.push_chaos = PushChaos(self.streams.generator("push-chaos"))
+        self.env = Env(self.fleet, self.clock, self.bus, self.timers, self.streams,
+                       self.platform_list)
+        self.outbox = Outbox(self.env, self.push_chaos, self.pushes,
+                             cfg.extra.get("push_queue", DEFAULT_QUEUE))
+        self.step_count = 0
+        # Which world this is: a reset or a snapshot load starts a new one, so what a reader
+        # derived from the old one (the dashboard's frames) is known to be stale.
+        self.generation = 0
+
+        # Push cadence first, then the world: every step reports the state the previous steps
+        # left, and an unlock is pushed before its rider gets on (the order is part of the
+        # seeded behaviour, tests/test_determinism.py).
+        self.cadence = Cadence(self.env, self.outbox)
+        self.world = World(self.env, cfg)
+        for ticker, horizon, listener, reset, name, dump, prepare in (
+            (self.cadence.tick, self.cadence.horizon, self.cadence.on_event, self.cadence.reset,
+             "pushes", self.cadence.dump, self.cadence.prepare),
+            (self.world.tick, self.world.horizon, self.world.on_event, self.world.reset,
+             "world", self.world.dump, self.world.prepare),
+        ):
+            self.tickers.append(ticker)
+            self.horizons[ticker] = horizon
+            self.bus.subscribe(listener)
+            self.reset_hooks.append(reset)
+            self.snapshot_parts[name] = SnapshotPart(dump, prepare)
         self.reset()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the seeded start: platforms, fleet, tokens, clock (listeners stay)."""
+        """Back to the seeded start: every component cleared and reseeded in place (listeners,
+        tickers and hooks stay)."""
         cfg = self.config
-        self.streams = Streams(cfg.seed)
-        self.clock = Clock(now=float(cfg.start), speed=cfg.speed, paused=cfg.paused)
-        self.platforms: dict[str, Platform] = {}
-        self.platform_list: list[Platform] = []
-        self.fleet = Fleet()
-        self.tokens = Tokens(self.streams.generator("tokens"), lifetime=cfg.token_lifetime)
-        self.inflight: set[int] = set()
-        self.faults = FaultRules(self.streams.generator("faults"))
-        self.requests = Journal(cfg.extra.get("journal_size", 10_000))
-        self.pushes = Journal(cfg.extra.get("push_journal_size", 10_000))
-        self.push_chaos = PushChaos(self.streams.generator("push-chaos"))
-        self.outbox = Outbox(self, cfg.extra.get("push_queue", DEFAULT_QUEUE))
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._timer_seq = itertools.count()
+        self.streams.reseed(cfg.seed)
+        self.clock.reset(float(cfg.start), cfg.speed, cfg.paused)
+        self.timers.clear()
+        self.platforms.clear()
+        self.platform_list.clear()
+        self.fleet.clear()
+        self.tokens.reset(self.streams.generator("tokens"))
+        self.inflight.clear()
+        self.faults.reset(self.streams.generator("faults"))
+        self.requests.clear()
+        self.pushes.clear()
+        self.push_chaos.reset(self.streams.generator("push-chaos"))
+        self.outbox.clear()
+        self.outbox.limit = cfg.extra.get("push_queue", DEFAULT_QUEUE)
         self.step_count = 0
+        self.generation += 1
 
         demo = self.add_platform(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cfg.callback_url)
         self.tokens.grant(demo, self.clock.now, value=DEMO_TOKEN)
@@ -106,7 +149,7 @@ class Simulator:
         for hook in self.reset_hooks:
             hook()
 
-    def make_healthy(self, rows: np.ndarray) -> None:
+    def make_healthy(self, rows: np.ndarray | int) -> None:
         """Activated, online, locked, idle, well charged, fixed, mech lock, latest firmware."""
         f = self.fleet
         for name, value in (
@@ -147,39 +190,17 @@ class Simulator:
     def platform_of(self, row: int) -> Platform:
         return self.platform_list[int(self.fleet.platform[row])]
 
-    def lookup(self, platform: Platform, imei: str) -> int:
-        """The fleet row of `imei` as `platform` may see it (15102 unknown, 15103 not yours)."""
-        row = self.fleet.find(imei)
-        if row is None:
-            raise VendorError(15102, f"no vehicle {imei}")
-        if self.fleet.platform[row] != platform.index:
-            raise VendorError(15103, f"{imei} belongs to {self.platform_of(row).code}")
-        return row
-
-    # -- commands -------------------------------------------------------------------------------
-
-    def begin_command(self, row: int) -> None:
-        """Mark a command in flight to the vehicle; a second one meanwhile gets 15104."""
-        if row in self.inflight:
-            raise VendorError(15104, "previous command not answered yet")
-        self.inflight.add(row)
-
-    def end_command(self, row: int) -> None:
-        self.inflight.discard(row)
-
-    def query(self, row: int, op: str) -> None:
-        vehicle.admit(self.fleet, row, op)
-
-    def command(self, row: int, op: str, params: dict[str, Any]) -> None:
-        """Admit and apply a validated command (the caller handles in-flight marking)."""
-        vehicle.admit(self.fleet, row, op)
-        vehicle.apply(self.fleet, row, op, params, self.clock.now, self.bus)
+    def operations(self) -> Operations:
+        """The vendor operations over the current platforms, tokens, fleet and fault rules."""
+        return Operations(tokens=self.tokens, platforms=self.platforms,
+                          platform_list=self.platform_list, fleet=self.fleet, faults=self.faults,
+                          inflight=self.inflight, clock=self.clock, bus=self.bus)
 
     # -- time -----------------------------------------------------------------------------------
 
     def call_at(self, t: float, fn: Callable[[], None]) -> None:
         """Run `fn` when the clock reaches virtual time `t` (now, if `t` has passed)."""
-        heapq.heappush(self._timers, (t, next(self._timer_seq), fn))
+        self.timers.call_at(t, fn)
 
     def advance(self, seconds: float) -> None:
         """Live through `seconds` of virtual time: ticks in steps, timers at their exact times."""
@@ -193,9 +214,7 @@ class Simulator:
             self._fire_timers()
             if self.clock.now >= target:
                 break
-            stop = min(target, max(self.clock.now + step, self._horizon()))
-            if self._timers and self._timers[0][0] < stop:
-                stop = self._timers[0][0]
+            stop = min(target, max(self.clock.now + step, self._horizon()), self.timers.next_due())
             dt = stop - self.clock.now
             self.clock.now = stop
             self.step_count += 1
@@ -210,9 +229,8 @@ class Simulator:
 
     def clear_timers(self) -> None:
         """Drop every pending timer (a snapshot load: they belong to the world it replaces)."""
-        self._timers.clear()
+        self.timers.clear()
 
     def _fire_timers(self) -> None:
-        while self._timers and self._timers[0][0] <= self.clock.now:
-            _, _, fn = heapq.heappop(self._timers)
+        while (fn := self.timers.pop_due(self.clock.now)) is not None:
             fn()

@@ -9,123 +9,43 @@ travel, so loading drops them (components that need to survive a load keep their
 columns or register a part in `sim.snapshot_parts`).
 
 `load` is all-or-nothing: everything is read and checked into new objects first, and only a
-snapshot that reads completely replaces the world. A bad one raises SimError naming the field.
+snapshot that reads completely is installed, into the simulator's own components (they keep their
+identity: see sim.py). A bad one raises SimError naming the field and changes nothing.
+
+The JSON forms of values (columns, random generators) and SnapshotPart live in core/serial.py,
+where components that add parts of their own (the world, the push cadence) find them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from simulator.core.errors import SimError
 from simulator.core.faults import FaultRules
-from simulator.core.fleet import COLUMNS, Column, Fleet
+from simulator.core.fleet import COLUMNS, Fleet
 from simulator.core.geo import city_for
 from simulator.core.platforms import Platform, Token, Tokens
-from simulator.core.rng import Streams
+from simulator.core.serial import (
+    SnapshotPart,
+    column_from_json,
+    column_json,
+    rng_from_json,
+    rng_json,
+)
 from simulator.sim import Simulator
+
+__all__ = ["FORMAT", "VERSION", "SnapshotPart", "column_from_json", "column_json", "dump",
+           "load", "rng_from_json", "rng_json"]
 
 FORMAT = "segway-sim/snapshot"
 VERSION = 1
 
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
 # -- values ------------------------------------------------------------------------------------
-
-
-def _float_text(x: float) -> float | str:
-    if math.isfinite(x):
-        return x
-    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
-
-
-def column_json(values: np.ndarray) -> Any:
-    """A column (or one row of it) as JSON values: bytes as text, non-finite floats as text."""
-    if values.dtype.kind == "S":
-        return np.char.decode(values, "ascii").tolist()
-    out = values.tolist()
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        return _map_nested(out, _float_text)
-    return out
-
-
-def _map_nested(value: Any, fn: Callable[[Any], Any]) -> Any:
-    return [_map_nested(v, fn) for v in value] if isinstance(value, list) else fn(value)
-
-
-def _flatten(name: str, values: Any, n: int, width: int) -> list[Any]:
-    if not isinstance(values, list) or len(values) != n:
-        raise SimError(name, f"must be a list of {n} values")
-    if not width:
-        return values
-    flat: list[Any] = []
-    for row in values:
-        if not isinstance(row, list) or len(row) != width:
-            raise SimError(name, f"every row must be a list of {width} values")
-        flat.extend(row)
-    return flat
-
-
-def column_from_json(name: str, col: Column, values: Any, n: int) -> np.ndarray:
-    """Read a column of `column_json`, checking JSON types strictly (no silent coercion)."""
-    flat = _flatten(name, values, n, col.width)
-    dtype = np.dtype(col.dtype)
-    kinds = {type(v) for v in flat}
-    try:
-        if dtype.kind == "b":
-            ok = kinds <= {bool}
-        elif dtype.kind in "iu":
-            ok = kinds <= {int}
-        elif dtype.kind == "f":
-            if str in kinds:
-                if any(isinstance(v, str) and v not in _NON_FINITE for v in flat):
-                    raise SimError(name, "text in a number column must be NaN or ±Infinity")
-                flat = [_NON_FINITE[v] if isinstance(v, str) else v for v in flat]
-                kinds = {type(v) for v in flat}
-            ok = kinds <= {int, float}
-        elif dtype.kind == "S":
-            ok = kinds <= {str} and all(len(v.encode()) == len(v) <= dtype.itemsize for v in flat)
-        else:  # a dtype this reader does not know cannot be checked, so is not accepted
-            ok = False
-        if not ok:
-            raise SimError(name, f"values do not fit the column's type {dtype}")
-        arr = np.array(flat, dtype=dtype)
-    except (OverflowError, ValueError, TypeError, UnicodeError) as exc:
-        raise SimError(name, f"values do not fit the column's type {dtype}") from exc
-    return arr.reshape((n, col.width) if col.width else (n,))
-
-
-def rng_json(gen: np.random.Generator) -> dict[str, Any]:
-    """A PCG64 generator's state; its 128-bit integers as decimal text (JSON numbers are 64-bit)."""
-    state = gen.bit_generator.state
-    return {
-        "bitGenerator": state["bit_generator"],
-        "state": str(state["state"]["state"]),
-        "inc": str(state["state"]["inc"]),
-        "hasUint32": state["has_uint32"],
-        "uinteger": state["uinteger"],
-    }
-
-
-def rng_from_json(name: str, data: Any) -> np.random.Generator:
-    gen = np.random.Generator(np.random.PCG64())
-    try:
-        if data["bitGenerator"] != "PCG64":
-            raise ValueError("only PCG64")
-        gen.bit_generator.state = {
-            "bit_generator": "PCG64",
-            "state": {"state": int(data["state"]), "inc": int(data["inc"])},
-            "has_uint32": int(data["hasUint32"]),
-            "uinteger": int(data["uinteger"]),
-        }
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise SimError(name, f"not a random generator state: {exc}") from exc
-    return gen
 
 
 def _int(name: str, value: Any, lo: int = 0) -> int:
@@ -183,15 +103,6 @@ def dump(sim: Simulator) -> dict[str, Any]:
 
 
 # -- load --------------------------------------------------------------------------------------
-
-
-@dataclass
-class SnapshotPart:
-    """A component's own state in a snapshot: `prepare` reads and checks (raising SimError)
-    without touching anything, and returns the function that installs it."""
-
-    dump: Callable[[], Any]
-    prepare: Callable[[Any], Callable[[], None]]
 
 
 def _platforms(data: Any) -> list[Platform]:
@@ -308,17 +219,22 @@ def load(sim: Simulator, data: Any) -> None:
     faults = FaultRules.from_json(faults_data, rng_from_json("faults.rng", faults_data.get("rng")))
     installs = _parts(sim, data.get("parts"))
 
-    # Everything read: install (nothing below can fail on input).
+    # Everything read: install into the simulator's components (nothing below can fail on input).
     sim.config.seed = seed
-    sim.streams = Streams(seed)
-    sim.clock.now, sim.clock.speed, sim.clock.paused = now, speed, clock["paused"]
+    sim.streams.reseed(seed)
+    sim.clock.reset(now, speed, clock["paused"])
     sim.step_count = steps
-    sim.platform_list = platforms
-    sim.platforms = by_code
-    sim.tokens = tokens
-    sim.fleet = fleet
-    sim.faults = faults
+    sim.generation += 1
+    sim.platform_list[:] = platforms
+    sim.platforms.clear()
+    sim.platforms.update(by_code)
+    sim.tokens.copy_from(tokens)
+    sim.fleet.copy_from(fleet)
+    sim.faults.copy_from(faults)
     sim.inflight.clear()
     sim.clear_timers()
+    # What was derived from the old fleet goes; the parts below restore what they carry.
+    sim.cadence.reset()
+    sim.world.invalidate()
     for install in installs:
         install()

@@ -1,66 +1,23 @@
-"""Shared fixtures: a paused simulator served over real HTTP on loopback."""
+"""Shared fixtures: a paused simulator served over real HTTP on loopback.
+
+Helpers that tests import by name live in tests/helpers/; this file holds only fixtures and the
+one place where the Hypothesis profile is chosen (tests/helpers/profiles.py).
+"""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from push_receiver import Receiver, Rig, point_demo_platform
 
-from simulator.core.fleet import COLUMNS
 from simulator.server.app import create_app
-from simulator.server.vendor import ROUTES
-from simulator.sim import DEMO_TOKEN, Config, Simulator
+from simulator.sim import Config, Simulator
 from simulator.world.physics import PhysicsConfig
+from tests.helpers import profiles
+from tests.helpers.push import Receiver, Rig, point_demo_platform
 
-AUTH = {"Authorization": f"bearer {DEMO_TOKEN}"}
-EXAMPLE_IMEI = "861477038719116"
-
-# Vendor operation -> its (first) path, from the route table.
-VENDOR_PATHS: dict[str, str] = {}
-for _method, _path, _handler, _op in ROUTES:
-    VENDOR_PATHS.setdefault(_op, _path)
-
-
-async def vendor_call(
-    client: TestClient, op: str, body: Any = None, headers: dict[str, str] | None = None,
-    **query: str,
-) -> dict[str, Any]:
-    """Call vendor operation `op` (queries: GET with `query`; commands: POST `body` as JSON) and
-    return its envelope, checking it is HTTP 200 JSON as every vendor answer is."""
-    headers = AUTH if headers is None else headers
-    path = VENDOR_PATHS[op]
-    if "/query/" in path:
-        resp = await client.get(path, params=query, headers=headers)
-    else:
-        resp = await client.post(path, json=body, headers=headers)
-    assert resp.status == 200, await resp.text()
-    assert resp.content_type == "application/json"
-    payload: dict[str, Any] = await resp.json()
-    return payload
-
-
-def add_tenant(
-    sim: Simulator, code: str = "E30001", secret: str = "other-secret", vehicles: int = 2
-) -> tuple[dict[str, str], list[str]]:
-    """A second platform with healthy vehicles and a token: (its auth headers, its IMEIs)."""
-    platform = sim.add_platform(code, secret)
-    rows = sim.add_vehicles(platform, vehicles, variety=False)
-    sim.make_healthy(rows)
-    token = sim.tokens.grant(platform, sim.clock.now)
-    return {"Authorization": f"bearer {token.value}"}, [sim.fleet.imeis[r] for r in rows]
-
-
-def row_state(sim: Simulator, row: int) -> dict[str, Any]:
-    """Everything the simulator holds about one vehicle, for before/after comparisons."""
-    f = sim.fleet
-    state = {name: f.column(name)[row].tolist() for name in COLUMNS}
-    state["extras"] = copy.deepcopy(f.extras.get(row) or {})
-    state["inflight"] = row in sim.inflight
-    return state
+profiles.load()  # before any test module is imported, so their `settings(...)` inherit it
 
 
 @pytest.fixture
@@ -84,7 +41,7 @@ async def client(sim: Simulator) -> AsyncIterator[TestClient]:
 
 @pytest.fixture
 async def rig(client: TestClient, sim: Simulator) -> AsyncIterator[Rig]:
-    """The demo platform pushing to a real receiver on loopback (tests/push_receiver.py)."""
+    """The demo platform pushing to a real receiver on loopback (tests/helpers/push.py)."""
     receiver = Receiver(sim)
     await receiver.start()
     point_demo_platform(sim, receiver.url)

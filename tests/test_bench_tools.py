@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
 
 from simulator.core import readings
 from simulator.sim import Simulator
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -63,13 +63,14 @@ def test_the_report_says_whether_each_goal_is_met() -> None:
     args = bench_rest.parse(["--rounds", "1", "--out", "-"])
 
     def run(rps: float, p99: float) -> dict[str, Any]:
-        return {"rps": rps, "p50_ms": 1.0, "p99_ms": p99}
+        return {"rps": rps, "p50_ms": 1.0, "p99_ms": p99, "cpu_us": 50_000 / rps}
 
     status = bench_rest.Scenario("status", {"baseline": [run(1000, 5)], "sim": [run(950, 12)]})
     mix = bench_rest.Scenario("mix", {"baseline": [run(1000, 5)], "sim": [run(700, 9)]})
     text = bench_rest.report(args, [status, mix], "wrk")
-    assert "| status | sim | 950 | 1.00 | 12.00 | 0.95 | >= 0.9x, p99 <= 30 ms ok |" in text
-    assert "| mix | sim | 700 | 1.00 | 9.00 | 0.70 | >= 0.8x MISSED |" in text
+    assert ("| status | sim | 950 | 1.00 | 12.00 | 0.95 | >= 0.9x, p99 <= 30 ms ok | 52.6 | 0.95 |"
+            in text)
+    assert "| mix | sim | 700 | 1.00 | 9.00 | 0.70 | >= 0.8x MISSED | 71.4 | 0.70 |" in text
     assert "- machine: " in text and "benchmarks/bench_rest.py --rounds 1 --out -" in text
 
 

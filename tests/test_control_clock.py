@@ -8,10 +8,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from test_control_vehicles import HTTP, call, misuse
 
 from simulator.core.clock import Clock, Pacer
 from simulator.sim import DEFAULT_START, Simulator
+from tests.helpers.control import HTTP, call, misuse
 
 
 async def test_health(client: TestClient, sim: Simulator) -> None:

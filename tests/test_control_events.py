@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_control_vehicles import HTTP, VEHICLE, call, listen, misuse, row
 
 from simulator.core.alerts import FAULT_CODES
 from simulator.core.events import ALERT, COMPONENTS, FAULT, STATUS
 from simulator.sim import Simulator
+from tests.helpers.control import HTTP, VEHICLE, call, listen, misuse, row
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 EVENTS = f"{VEHICLE}/events"
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import AUTH, EXAMPLE_IMEI, add_tenant, vendor_call
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_control_vehicles import HTTP, call, misuse
 
 from simulator.core.vehicle import OPERATIONS
 from simulator.server.app import create_app
 from simulator.sim import DEMO_IMEIS, Config, Simulator
+from tests.helpers.control import HTTP, call, misuse
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI, add_tenant, vendor_call
 
 OTHER = DEMO_IMEIS[1]
 
@@ -103,13 +103,13 @@ async def test_delay_keeps_the_command_in_flight(client: TestClient, sim: Simula
     """A delayed command holds its vehicle: a second command meanwhile gets 15104."""
     await add_rule(client, endpoint="unlock", iotCode=EXAMPLE_IMEI, delayMs=400, times=1)
     started = asyncio.Event()
-    begin = sim.begin_command
+    begin = sim.inflight.begin
 
     def begin_and_tell(row: int) -> None:
         begin(row)
         started.set()
 
-    sim.begin_command = begin_and_tell  # type: ignore[method-assign]
+    sim.inflight.begin = begin_and_tell  # type: ignore[method-assign]
     body = {"iotCode": EXAMPLE_IMEI}
     slow = asyncio.create_task(vendor_call(client, "unlock", body))
     await started.wait()

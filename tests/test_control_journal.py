@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import EXAMPLE_IMEI, vendor_call
-from test_control_vehicles import call, misuse
 
 from simulator.server.app import create_app
 from simulator.sim import DEMO_IMEIS, Config, Simulator
+from tests.helpers.control import call, misuse
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 OTHER = DEMO_IMEIS[1]
 

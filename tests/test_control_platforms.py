@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given
 from hypothesis import strategies as st
-from test_control_vehicles import HTTP, call, misuse
 
 from simulator.sim import DEMO_CLIENT_SECRET, Simulator
+from tests.helpers.control import HTTP, call, misuse
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 
 async def token_for(client: TestClient, code: str, secret: str) -> dict[str, str]:

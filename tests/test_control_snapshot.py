@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import AUTH, EXAMPLE_IMEI, vendor_call
-from test_control_vehicles import VEHICLE, call, misuse
 
 from simulator import snapshot
 from simulator.core.fleet import COLUMNS
 from simulator.server.app import create_app
 from simulator.sim import DEMO_TOKEN, Config, Simulator
+from tests.helpers.control import VEHICLE, call, misuse
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI, vendor_call
 
 
 async def change_everything(client: TestClient, sim: Simulator) -> None:

@@ -7,54 +7,15 @@ from typing import Any
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, vendor_call
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator import snapshot
-from simulator.core.events import ALERT, COMPONENTS, STATUS, Event
+from simulator.core.events import ALERT, COMPONENTS, STATUS
 from simulator.core.fleet import COLUMNS, luhn_digit
 from simulator.sim import DEMO_IMEIS, Simulator
-
-HTTP = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
-VEHICLE = f"/_sim/vehicles/{EXAMPLE_IMEI}"
-
-
-async def call(client: TestClient, method: str, path: str, body: Any = None,
-               status: int = 200, **kwargs: Any) -> Any:
-    """One control-plane request; checks its status and that the answer is JSON."""
-    if body is not None:
-        kwargs["json"] = body
-    resp = await client.request(method, path, **kwargs)
-    assert resp.status == status, await resp.text()
-    assert resp.content_type == "application/json"
-    return await resp.json()
-
-
-async def misuse(client: TestClient, sim: Simulator, method: str, path: str, body: Any,
-                 field: str | None, status: int = 400, **kwargs: Any) -> dict[str, Any]:
-    """A rejected request: the simulator's error naming `field`, and the world unchanged."""
-    before = snapshot.dump(sim)
-    payload = await call(client, method, path, body, status, **kwargs)
-    assert set(payload) == {"error", "field"}
-    assert payload["field"] == field
-    assert isinstance(payload["error"], str) and payload["error"]
-    assert snapshot.dump(sim) == before
-    return payload
-
-
-def listen(sim: Simulator) -> list[Event]:
-    events: list[Event] = []
-    sim.bus.subscribe(events.append)
-    return events
-
-
-def row(sim: Simulator, imei: str = EXAMPLE_IMEI) -> int:
-    found = sim.fleet.find(imei)
-    assert found is not None
-    return found
-
+from tests.helpers.control import HTTP, VEHICLE, call, listen, misuse, row
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 # -- list ------------------------------------------------------------------------------------
 
@@ -262,7 +223,7 @@ def valid_number(draw: Any) -> tuple[str, float]:
     _, lo, hi, integer = NUMBERS[name]
     if integer:
         return name, draw(st.integers(int(lo), int(hi)))
-    return name, draw(st.one_of(st.floats(lo, hi, allow_nan=False), st.integers(lo, hi)))
+    return name, draw(st.one_of(st.floats(lo, hi, allow_nan=False), st.integers(int(lo), int(hi))))
 
 
 @HTTP

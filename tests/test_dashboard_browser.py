@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE_IMEI
 from playwright.async_api import Page, async_playwright, expect
 
 from simulator.server.runner import Running, start
 from simulator.sim import Config, Simulator
+from tests.helpers.vendor import EXAMPLE_IMEI
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -56,7 +56,7 @@ def small_sim(n: int = 8) -> Simulator:
     return Simulator(Config(seed=3, vehicles=n, paused=True, riders=False))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(vehicle_states, min_size=1, max_size=8))
 def test_each_vehicle_shows_its_most_pressing_state(vehicles: list[dict[str, Any]]) -> None:
     sim = small_sim(len(vehicles))
@@ -75,7 +75,7 @@ def decode(data: bytes, name: str, dtype: str) -> list[int]:
     return np.frombuffer(base64.b64decode(json.loads(data)[name]), dtype=dtype).tolist()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.data())
 def test_frames_carry_exactly_what_changed(data: st.DataObject) -> None:
     sim = small_sim(12)
@@ -104,7 +104,7 @@ def test_frames_carry_exactly_what_changed(data: st.DataObject) -> None:
     assert decode(delta, "lon", "<i4") == np.round(sim.fleet.lon[sorted(moved)] * 1e6).tolist()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(st.tuples(st.floats(0, 86_400 * 3), st.sampled_from(["a 0", "b 1", "c 0"])),
                 max_size=60))
 def test_tallies_keep_only_their_window(adds: list[tuple[float, str]]) -> None:
@@ -142,7 +142,7 @@ operations = st.lists(st.one_of(
 ), max_size=40)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80)
 @given(operations)
 def test_slow_pages_skip_frames_never_events(ops: list[tuple[str, int]]) -> None:
     """However a page reads, it gets every event once and in order, or is told how many it

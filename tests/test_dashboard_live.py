@@ -14,13 +14,13 @@ import aiohttp
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import AUTH, EXAMPLE_IMEI
 
 from simulator.server import live
 from simulator.server.live import HUB
 from simulator.server.live_frames import CODE, STATES, classify
 from simulator.server.runner import start
 from simulator.sim import Config, Simulator
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI
 
 READ_TIMEOUT_S = 10.0  # a message is due within a frame interval; this only stops a hung test
 
@@ -131,7 +131,7 @@ async def test_first_message_is_the_whole_fleet(client: TestClient, sim: Simulat
     assert roster["states"] == list(STATES)
     assert [p["code"] for p in roster["platforms"]] == [p.code for p in sim.platform_list]
     assert roster["platforms"][0]["city"] == "Singapore"
-    paths = {r.canonical for r in client.server.app.router.resources()}
+    paths = {r.canonical for r in client.app.router.resources()}
     assert roster["features"] == {k: p in paths for k, p in live.FEATURES.items()}
     assert roster["features"]["vehicleEvents"] and roster["features"]["faults"]
     assert ints(roster["platform"], "<u2").tolist() == sim.fleet.platform.tolist()
@@ -221,7 +221,7 @@ async def test_an_id_of_another_stream_resyncs(client: TestClient, sim: Simulato
 async def test_a_page_too_far_behind_is_told_what_it_missed(
     client: TestClient, sim: Simulator
 ) -> None:
-    hub = client.server.app[HUB]
+    hub = client.app[HUB]
     hub.ring = deque(maxlen=5)
     stream = await open_stream(client)
     first = await stream.message()
@@ -273,7 +273,7 @@ async def test_stopping_the_server_ends_streams_at_once() -> None:
 
 
 async def test_a_dropped_page_leaves_nothing_behind(client: TestClient) -> None:
-    hub = client.server.app[HUB]
+    hub = client.app[HUB]
     stream = await open_stream(client)
     assert await stream.message() is not None
     assert len(hub.clients) == 1

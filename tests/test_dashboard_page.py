@@ -7,9 +7,9 @@ from importlib import resources
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import AUTH, EXAMPLE_IMEI
 
 from simulator.sim import Simulator
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI
 
 FOLDER = resources.files("simulator.server") / "static"
 FILES = sorted(p.name for p in FOLDER.iterdir() if p.is_file())

@@ -12,14 +12,14 @@ import click
 import pytest
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
-from conftest import EXAMPLE_IMEI, add_tenant, vendor_call
-from push_receiver import Receiver, Rig, answer_200
 
 from simulator.cli.listen import Listener, parse_secrets
 from simulator.cli.main import main
 from simulator.core import alerts
 from simulator.sim import DEMO_CLIENT_SECRET, Config
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.push import Receiver, Rig, answer_200
+from tests.helpers.vendor import EXAMPLE_IMEI, add_tenant, vendor_call
 
 
 @pytest.fixture
@@ -200,7 +200,8 @@ def test_the_cli_offers_listen_and_checks_its_options() -> None:
 async def test_segway_sim_listen_end_to_end(rig: Rig) -> None:
     """The real command in its own process: the simulator pushes, it prints `sig ok`."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from simulator.cli.main import main; main()", "listen", "--port", "0",
+        sys.executable, "-c", "from simulator.cli.main import main; main()", "listen",
+        "--port", "0",
         "--secret", f"A20081={DEMO_CLIENT_SECRET}",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     assert proc.stdout is not None

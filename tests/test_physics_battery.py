@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,9 +14,10 @@ from simulator.core.events import ALERT, STATUS, Event
 from simulator.core.fleet import pack_voltage
 from simulator.core.readings import FULL_RANGE_M
 from simulator.sim import Config, Simulator
-from simulator.world import battery, riders
+from simulator.world import battery
 from simulator.world.movement import Moved
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 QUIET = PhysicsConfig.quiet()
 
@@ -36,7 +36,7 @@ def set_power(sim: Simulator, row: int, power: float) -> None:
 
 def ride(sim: Simulator, row: int, seconds: float) -> None:
     sim.fleet.locked[row] = False
-    riders.start_ride(sim, row, seconds)
+    sim.world.start_ride(row, seconds)
 
 
 def record(sim: Simulator) -> list[Event]:
@@ -89,7 +89,7 @@ def test_standing_drains_a_little() -> None:
     assert np.all(drained > 0) and np.all(drained <= 1.0)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(start=st.floats(0, 99), hours=st.floats(0.1, 8))
 def test_a_charger_fills_the_battery_and_stops_when_full(start: float, hours: float) -> None:
     sim = quiet_sim(vehicles=3)
@@ -98,7 +98,7 @@ def test_a_charger_fills_the_battery_and_stops_when_full(start: float, hours: fl
     start = float(f.power[0])  # as stored (float32)
     cycles = f.pack_cycles[0].copy()
     seen = record(sim)
-    battery.charger(sim, 0, True)
+    sim.world.charger(0, True)
     assert f.charging[0] and f.plugged[0]
     sim.advance(hours * 3600)
     gained = float(f.power[0]) - start
@@ -111,8 +111,11 @@ def test_a_charger_fills_the_battery_and_stops_when_full(start: float, hours: fl
     # Packs follow the vehicle percent; a cycle is counted per 100 % charged.
     count = int(f.battery_count[0])
     assert abs(float(f.pack_percent[0, :count].mean()) - float(f.power[0])) < 1e-3
-    assert np.array_equal(f.pack_cycles[0, :count] - cycles[:count],
-                          np.full(count, int(gained >= 100)))
+    counted = f.pack_cycles[0, :count] - cycles[:count]
+    if abs(gained - 100.0) > 1e-4:
+        assert np.array_equal(counted, np.full(count, int(gained >= 100)))
+    else:  # float32 sums may round a charge of just under or over 100 % either way
+        assert len(set(counted.tolist())) == 1 and counted[0] in (0, 1)
     if not full:  # the charger draws power and warms the packs (vehicle 1 stands by)
         assert f.current_power[0] > 0
         if hours >= 1:
@@ -126,9 +129,9 @@ def test_a_cycle_is_counted_per_hundred_percent_charged() -> None:
     cycles = f.pack_cycles[0].copy()
     for _ in range(2):  # 2 x (5 % -> 100 %) = 190 %
         set_power(sim, 0, 5.0)
-        battery.charger(sim, 0, True)
+        sim.world.charger(0, True)
         sim.advance(8 * 3600)
-        battery.charger(sim, 0, False)
+        sim.world.charger(0, False)
     assert np.array_equal(f.pack_cycles[0, :count], cycles[:count] + 1)
     assert 85 < f.charge_acc[0] < 95
 
@@ -172,7 +175,7 @@ def test_the_iot_runs_on_its_backup_battery_then_goes_offline() -> None:
     assert f.online[0] and 40 < f.iot_percent[0] < 60  # about 2 %/h on its own
     sim.advance(40 * 3600)
     assert not f.online[0] and f.iot_percent[0] == 0
-    battery.charger(sim, 0, True)
+    sim.world.charger(0, True)
     sim.advance(60)
     assert f.online[0]
     assert [e.data["reason"] for e in seen if e.kind == STATUS and e.row == 0] == \
@@ -200,7 +203,7 @@ class TestLowPower:
         sim.advance(60)
         assert active_alerts(f, 0) == [12]
         seen = record(sim)
-        battery.charger(sim, 0, True)
+        sim.world.charger(0, True)
         sim.advance(3600)
         assert active_alerts(f, 0) == []
         cleared = [e for e in seen if e.kind == ALERT]
@@ -208,12 +211,12 @@ class TestLowPower:
         # It cleared on the minute the reported percent reached the setting (2 % + 25 %/h).
         assert cleared[0].t - sim.config.start <= 60 + 3 / 25 * 3600 + 60
 
-    @settings(max_examples=50, deadline=None)
+    @settings(max_examples=50)
     @given(power=st.floats(0, 40), low=st.integers(0, 30))
     def test_the_setting_decides(self, power: float, low: int) -> None:
         sim = quiet_sim(vehicles=2)
         set_power(sim, 0, power)
-        sim.command(0, "setting/switch", {"lowPowerValue": low})
+        sim.vendor.execute(0, "setting/switch", {"lowPowerValue": low})
         sim.advance(60)
         expected = [12] if low > 0 and round(power) < low else []
         assert active_alerts(sim.fleet, 0) == expected

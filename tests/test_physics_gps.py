@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from simulator.sim import Config, Simulator
 from simulator.world.gps import ANTENNA_M, NO_FIX_HDOP, UERE_M, max_drift_m
 from simulator.world.physics import PhysicsConfig
 from simulator.world.places import Geo
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 QUIET = PhysicsConfig.quiet()
 
@@ -31,7 +31,7 @@ def metres(sim: Simulator, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray
             (lat - city.lat) * city.meters_per_deg_lat())
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(seed=st.integers(0, 10_000), hours=st.integers(1, 12))
 def test_parked_fixes_wander_within_what_the_hdop_implies(seed: int, hours: int) -> None:
     sim = make(seed)
@@ -42,7 +42,8 @@ def test_parked_fixes_wander_within_what_the_hdop_implies(seed: int, hours: int)
         sim.advance(600)
         x, y = metres(sim, f.lat, f.lon)
         distance = np.hypot(x - x0, y - y0)
-        assert np.all(distance <= max_drift_m(f.hdop) + 1e-6)
+        # The error columns are float32: a clipped error may exceed its bound by their rounding.
+        assert np.all(distance <= max_drift_m(f.hdop) * (1 + 1e-6) + 1e-6)
         wandered = np.maximum(wandered, distance)
         # Satellites and hdop hang together: fewer satellites, larger hdop.
         assert np.all((f.satellites >= 4) & (f.satellites <= 20))

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
-from conftest import AUTH, EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from simulator.core.events import ALERT, FAULT, STATUS, Event
 from simulator.core.fleet import COLUMNS
 from simulator.sim import Config, Simulator
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI, vendor_call
 
 QUIET = PhysicsConfig.quiet()
 
@@ -86,12 +86,12 @@ def test_a_vehicle_in_a_spell_answers_offline() -> None:
         sim.advance(60)
     row = int(np.flatnonzero(~f.online)[0])
     with pytest.raises(VendorError) as err:
-        sim.command(row, "unlock", {})
+        sim.vendor.execute(row, "unlock", {})
     assert err.value.code == 15301
     sim.config.physics = QUIET
     while not f.online[row]:
         sim.advance(60)
-    sim.command(row, "unlock", {})
+    sim.vendor.execute(row, "unlock", {})
     assert not f.locked[row]
 
 
@@ -172,7 +172,7 @@ class TestInTheControlPlane:
         await client.post("/_sim/clock", json={"advance": 3 * 3600})
         rows = np.flatnonzero((f.faults != 0) | (f.alerts != 0))
         assert rows.size
-        for row in rows:
+        for row in rows.tolist():
             resp = await client.get(f"/_sim/vehicles/{f.imeis[row]}")
             state = await resp.json()
             assert state["faults"] == active_faults(f, row)
@@ -224,7 +224,7 @@ class TestConfig:
         assert "--physics" in result.output and "faults_per_hour" in result.output
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(seed=st.integers(0, 10_000))
 def test_network_signal_wanders_within_2_to_32(seed: int) -> None:
     sim = make(vehicles=20, seed=seed)

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from simulator.core.errors import VendorError
 from simulator.core.fleet import PACKS
 from simulator.sim import Config, Simulator
-from simulator.world import battery, riders
+from simulator.world import battery
 from simulator.world.gps import NO_FIX_HDOP, max_drift_m
 from simulator.world.movement import MODE_CAP_KMH, UNASSISTED_KMH
 from simulator.world.physics import PhysicsConfig
@@ -82,7 +82,7 @@ def observe(sim: Simulator, before: Seen | None) -> Seen:
 
     tlat, tlon = true_position(sim)
     anchor: dict[int, tuple[float, float]] = {}
-    for i in np.flatnonzero(f.locked):
+    for i in np.flatnonzero(f.locked).tolist():
         anchor[int(i)] = (before.anchor.get(int(i)) if before else None) or (tlat[i], tlon[i])
     if before is not None:
         # Odometer and riding seconds never decrease.
@@ -134,7 +134,7 @@ class LivingFleet(RuleBasedStateMachine):
     @rule(row=st.integers(0, N - 1))
     def unlock(self, row: int) -> None:
         try:
-            self.s.command(row, "unlock", {})
+            self.s.vendor.execute(row, "unlock", {})
         except VendorError:
             return
         self._unlocked(row)
@@ -143,18 +143,19 @@ class LivingFleet(RuleBasedStateMachine):
     def ride(self, row: int, seconds: float) -> None:
         f = self.s.fleet
         if not f.locked[row] and not f.riding[row]:
-            riders.start_ride(self.s, row, seconds)
+            self.s.world.start_ride(row, seconds)
 
     @rule(row=st.integers(0, N - 1), plugged=st.booleans())
     def charger(self, row: int, plugged: bool) -> None:
-        battery.charger(self.s, row, plugged)
+        self.s.world.charger(row, plugged)
 
     @rule(row=st.integers(0, N - 1), limit=st.integers(6, 32), low=st.integers(0, 30),
           mode=st.integers(1, 3))
     def settings(self, row: int, limit: int, low: int, mode: int) -> None:
         try:
-            self.s.command(row, "setting/switch", {"speedLimit": limit, "lowPowerValue": low})
-            self.s.command(row, "setting/speed-mode", {"speedMode": mode})
+            self.s.vendor.execute(row, "setting/switch",
+                                  {"speedLimit": limit, "lowPowerValue": low})
+            self.s.vendor.execute(row, "setting/speed-mode", {"speedMode": mode})
         except VendorError:
             pass
 
@@ -175,6 +176,5 @@ class LivingFleet(RuleBasedStateMachine):
 
 
 LivingFleet.TestCase.settings = settings(
-    max_examples=50, stateful_step_count=12, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=50, stateful_step_count=12, suppress_health_check=[HealthCheck.too_slow])
 TestLivingFleet = LivingFleet.TestCase

@@ -7,15 +7,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from push_receiver import Rig
 
 from simulator.core import vehicle
 from simulator.sim import Config, Simulator
-from simulator.world import riders
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.push import Rig
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 OTHER_IMEI = "862785041281554"
 
@@ -63,7 +62,7 @@ async def test_riding_vehicles_report_status_and_location_every_10_s(rig: Rig) -
     assert row is not None
     await vendor_call(rig.client, "unlock", {"iotCode": EXAMPLE_IMEI})
     t0 = rig.sim.clock.now
-    riders.start_ride(rig.sim, row, seconds=100)
+    rig.sim.world.start_ride(row, seconds=100)
     await rig.advance(200)
     # The unlock's, one every 10 s of the ride, then the lock's; locked: no periodic status.
     assert dues(rig, "status") == [t0] + [t0 + 10 * k for k in range(1, 11)] + [t0 + 100]
@@ -129,7 +128,7 @@ async def test_the_interval_setting_sets_the_cadence(
     if state != "locked":
         await vendor_call(rig.client, "unlock", {"iotCode": EXAMPLE_IMEI})
     if state == "riding":
-        riders.start_ride(sim, row, seconds=10_000)
+        sim.world.start_ride(row, seconds=10_000)
     t0 = sim.clock.now
     await rig.advance(10 * period)
     times = [t for t in dues(rig, kind) if t > t0]  # periodic ones (not the unlock's status)
@@ -166,7 +165,7 @@ def world(tick_s: float, quiet: bool = True) -> Simulator:
     for row in range(0, 12, 3):
         vehicle.unlock(sim.fleet, row, {}, sim.clock.now, sim.bus)
     if quiet:
-        riders.start_ride(sim, 0, seconds=300)
+        sim.world.start_ride(0, seconds=300)
     return sim
 
 
@@ -194,7 +193,7 @@ def test_any_slicing_of_time_gives_the_same_pushes_with_a_living_fleet() -> None
     assert {kind for kind, _, _ in queued(whole)} >= {"status", "location", "components"}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     unlock=st.integers(10, 65535),
     lock=st.integers(10, 65535),

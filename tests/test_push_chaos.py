@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE_IMEI, add_tenant, vendor_call
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from push_receiver import Receiver, Rig
 
 from simulator.core import alerts
 from simulator.push.signing import verify_signature
 from simulator.sim import DEMO_CLIENT_SECRET, Config, Simulator
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.push import Receiver, Rig
+from tests.helpers.vendor import EXAMPLE_IMEI, add_tenant, vendor_call
 
 OTHER_IMEI = "862785041281554"
 
@@ -227,8 +227,7 @@ async def test_malformed_json_is_refused(rig: Rig) -> None:
     assert response.status == 400 and (await response.json())["field"] == "body"
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(probability=st.floats(-1, 2, allow_nan=False),
        delay=st.floats(-10, 100_000, allow_nan=False))
 async def test_rule_ranges(rig: Rig, probability: float, delay: float) -> None:

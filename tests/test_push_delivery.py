@@ -8,14 +8,14 @@ import socket
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from push_receiver import Got, Rig
 
 from simulator.core import alerts
 from simulator.sim import Config
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.push import Got, Rig
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 
 @pytest.fixture
@@ -281,8 +281,7 @@ async def test_the_journal_is_bounded(sim: Any, rig: Rig) -> None:
     assert body["seq"] > 30
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(status=st.integers(200, 599))  # a final answer (1xx are interim)
 async def test_delivered_means_2xx_whatever_the_status(rig: Rig, status: int) -> None:
     rig.receiver.behaviour = answering(status)
@@ -291,6 +290,6 @@ async def test_delivered_means_2xx_whatever_the_status(rig: Rig, status: int) ->
     record = rig.sim.pushes.select(since=rig.sim.pushes.seq - 1)[0]
     assert len(rig.sim.pushes.records) == before + 1
     assert record["outcome"] == ("delivered" if 200 <= status < 300 else "retry")
-    row = rig.sim.fleet.find(EXAMPLE_IMEI)
+    row = rig.sim.fleet.index[EXAMPLE_IMEI]
     alerts.clear_alert(rig.sim.fleet, row, 1, rig.sim.clock.now, rig.sim.bus)
     await rig.settle()

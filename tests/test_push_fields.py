@@ -7,13 +7,13 @@ import dataclasses
 import re
 
 import pytest
-from conftest import EXAMPLE_IMEI, add_tenant, vendor_call
-from push_receiver import Got, Receiver, Rig
 
 from simulator.core import alerts, vehicle
 from simulator.push.signing import verify_signature
 from simulator.sim import DEMO_CLIENT_SECRET, Config
 from simulator.world.physics import PhysicsConfig
+from tests.helpers.push import Got, Receiver, Rig
+from tests.helpers.vendor import EXAMPLE_IMEI, add_tenant, vendor_call
 
 STATUS_FIELDS = ["iotCode", "platformCode", "online", "locked", "lockVoltage", "networkSignal",
                  "charging", "powerPercent", "speedMode", "speed", "odometer", "remainingRange",

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import MultiDict
-from push_receiver import reference_signature
 
 from simulator.core.events import ALERT, COMPONENTS, FAULT, KINDS, LOCATION, STATUS
 from simulator.push.outbox import encode, form, text
 from simulator.push.signing import canonical, sign, verify_signature
 from simulator.sim import DEMO_CLIENT_SECRET, Config, Simulator
+from tests.helpers.push import reference_signature
 
 # Keys and values as form fields carry them (no "&" or "=" inside, as the reference's split needs).
 KEY = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1,
@@ -99,8 +100,9 @@ PUSH_FIELDS = {
     FAULT: ["iotCode", "platformCode", "statusUtcTime", "faultStatus", "code"],
     COMPONENTS: ["iotCode", "platformCode", "type", "status", "statusUtcTime"],
 }
-DATA = {ALERT: {"code": 12, "alertStatus": 0}, FAULT: {"code": "E5", "faultStatus": 1},
-        COMPONENTS: {"type": 5, "status": 2}, STATUS: {}, LOCATION: {}}
+DATA: dict[str, dict[str, Any]] = {
+    ALERT: {"code": 12, "alertStatus": 0}, FAULT: {"code": "E5", "faultStatus": 1},
+    COMPONENTS: {"type": 5, "status": 2}, STATUS: {}, LOCATION: {}}
 SIM = Simulator(Config(seed=3, vehicles=5, paused=True, riders=False))
 
 
@@ -123,7 +125,7 @@ def test_every_push_form_is_strings_signed_over_what_is_sent(
     f.lat[row], f.lon[row], f.power[row], f.speed[row] = lat, lon, power, speed
     f.locked[row], f.charging[row], f.online[row], f.location_valid[row] = flags
     t = SIM.clock.now + dt
-    fields = form(SIM, kind, row, t, DATA[kind])
+    fields = form(SIM.env, kind, row, t, DATA[kind])
     assert list(fields) == PUSH_FIELDS[kind]
     assert all(isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9.\-]+", v) for v in fields.values())
     fields["signature"] = sign(fields, DEMO_CLIENT_SECRET)

@@ -7,17 +7,17 @@ from typing import Any
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, vendor_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.core.errors import SimError
 from simulator.core.events import COMPONENTS, STATUS, Event
 from simulator.sim import Config, Simulator
-from simulator.world import battery, riders
+from simulator.world import battery
 from simulator.world.movement import ACCEL, HARD_BRAKE, UNASSISTED_KMH
 from simulator.world.physics import PhysicsConfig
 from simulator.world.places import STREETS
+from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call
 
 QUIET = PhysicsConfig.quiet()
 
@@ -86,11 +86,11 @@ class TestRidersOn:
 
     def test_a_rider_pulls_the_charger_out_first(self, sim: Simulator) -> None:
         seen = events_of(sim)
-        battery.charger(sim, 0, True)
+        sim.world.charger(0, True)
         sim.fleet.power[0] = 50.0
         sim.advance(60)
         assert sim.fleet.charging[0]
-        sim.command(0, "unlock", {})
+        sim.vendor.execute(0, "unlock", {})
         sim.advance(1)
         assert not sim.fleet.plugged[0] and not sim.fleet.charging[0]
         reasons = [e.data.get("reason") for e in seen if e.row == 0 and e.kind == STATUS]
@@ -111,14 +111,14 @@ async def test_with_riders_off_an_unlocked_vehicle_stays_parked(
     assert abs(after["location"]["latitude"] - before["location"]["latitude"]) < 5e-4
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(offset=st.floats(0, 5), seconds=st.floats(0.5, 900))
 def test_a_ride_locks_at_exactly_its_end(offset: float, seconds: float) -> None:
     sim = healthy(vehicles=4, riders_on=False)  # no drawn ride: only the one started here
     sim.advance(offset)
-    sim.command(0, "unlock", {})
+    sim.vendor.execute(0, "unlock", {})
     seen = events_of(sim)
-    riders.start_ride(sim, 0, seconds)
+    sim.world.start_ride(0, seconds)
     end = sim.clock.now + seconds
     sim.advance_to(end - 1e-3)
     assert sim.fleet.riding[0] and not sim.fleet.locked[0]
@@ -129,10 +129,10 @@ def test_a_ride_locks_at_exactly_its_end(offset: float, seconds: float) -> None:
 
 def test_end_ride_parks_and_locks_now() -> None:
     sim = healthy(vehicles=4)
-    sim.command(1, "unlock", {})
+    sim.vendor.execute(1, "unlock", {})
     sim.advance(45)
     assert sim.fleet.riding[1]
-    riders.end_ride(sim, 1)
+    sim.world.end_ride(1)
     f = sim.fleet
     assert f.locked[1] and not f.riding[1] and f.speed[1] == 0 and f.current_power[1] == 0
     odometer = f.odometer[1]
@@ -143,17 +143,17 @@ def test_end_ride_parks_and_locks_now() -> None:
 def test_start_ride_refuses_a_locked_vehicle_and_bad_durations() -> None:
     sim = healthy(vehicles=4)
     with pytest.raises(SimError) as locked:
-        riders.start_ride(sim, 2)
+        sim.world.start_ride(2)
     assert locked.value.field == "type"
     sim.fleet.locked[2] = False
     sim.fleet.transport[2] = True
     with pytest.raises(SimError) as powered_off:
-        riders.start_ride(sim, 2)
+        sim.world.start_ride(2)
     assert powered_off.value.field == "type"
     sim.fleet.transport[2] = False
     for bad in (0.0, -5.0, float("nan"), float("inf")):
         with pytest.raises(SimError) as err:
-            riders.start_ride(sim, 2, bad)
+            sim.world.start_ride(2, bad)
         assert err.value.field == "seconds"
     assert not sim.fleet.riding[2]
 
@@ -163,7 +163,7 @@ def test_ride_durations_follow_the_rider_model() -> None:
     f = sim.fleet
     start = sim.clock.now
     for row in range(len(f)):
-        sim.command(row, "unlock", {})
+        sim.vendor.execute(row, "unlock", {})
     lengths = f.ride_end - start
     assert np.all(f.riding)
     assert np.all((lengths >= 60) & (lengths <= 3 * 3600))
@@ -184,7 +184,7 @@ def true_grid(sim: Simulator, row: int) -> tuple[float, float]:
     return x * c + y * s, y * c - x * s
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(seed=st.integers(0, 10_000))
 def test_riders_follow_the_streets_with_realistic_speeds(seed: int) -> None:
     sim = healthy(seed=seed, vehicles=4, riders_on=False)
@@ -192,8 +192,8 @@ def test_riders_follow_the_streets_with_realistic_speeds(seed: int) -> None:
     block = STREETS[sim.platform_list[0].city.name].block_m
     rows = range(4)
     for row in rows:
-        sim.command(row, "unlock", {})
-        riders.start_ride(sim, row, 400.0)
+        sim.vendor.execute(row, "unlock", {})
+        sim.world.start_ride(row, 400.0)
     path, speeds, odometer = [], [], []
     while f.riding.any():
         sim.advance(1)
@@ -226,7 +226,7 @@ def test_an_empty_battery_is_pedalled_without_assist() -> None:
     f = sim.fleet
     f.power[0] = 0.0
     battery.sync_packs(f, np.array([0]))
-    sim.command(0, "unlock", {})
+    sim.vendor.execute(0, "unlock", {})
     sim.advance(300)
     assert f.riding[0] and f.odometer[0] > 0
     assert 0 < f.speed.max() <= UNASSISTED_KMH

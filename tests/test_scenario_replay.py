@@ -12,8 +12,8 @@ from simulator.scenarios import get
 from simulator.scenarios.model import plan
 from simulator.scenarios.receiver import Receiver
 from simulator.scenarios.record import FORMAT, LogError, read
-from simulator.scenarios.session import play, replay
 from simulator.server.runner import start
+from simulator.server.scenario_session import play, replay
 from simulator.sim import Config, Simulator
 
 # theft: queries, events, carrying off; rush-hour (small): rentals, rides, an injected fault

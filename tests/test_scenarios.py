@@ -10,7 +10,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_openapi import CONTROL, response_validator
 
 from simulator.scenarios import NAMES, get, library
 from simulator.scenarios.model import MIN, FleetSpec, Rent, Scenario, Story, plan, vehicles_of
@@ -31,10 +30,11 @@ from simulator.scenarios.outcomes import (
     verdict,
 )
 from simulator.scenarios.runner import Pacing
-from simulator.scenarios.session import play
 from simulator.server.runner import start
 from simulator.server.scenario_routes import RUNS, own_url
+from simulator.server.scenario_session import play
 from simulator.sim import Config, Simulator
+from tests.helpers.openapi import CONTROL, response_validator
 
 REQUIRED = {"rush-hour", "theft", "battery-depletion", "cellular-outage", "firmware-rollout",
             "fall-and-fault", "warehouse"}
@@ -90,7 +90,7 @@ async def test_an_outcome_that_does_not_happen_fails_the_run() -> None:
 SIZES = st.integers(1, 300)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(name=st.sampled_from(NAMES), seed=st.integers(0, 2**32), size=SIZES)
 def test_plans_are_seeded_timed_inside_the_story_and_the_fleet(name: str, seed: int,
                                                                size: int) -> None:
@@ -105,7 +105,7 @@ def test_plans_are_seeded_timed_inside_the_story_and_the_fleet(name: str, seed: 
         assert all(0 <= v < size for v in (getattr(o, "vehicles", None) or ()))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(seed=st.integers(0, 2**32), size=st.integers(4, 300))
 def test_rush_hour_never_rents_a_vehicle_that_is_still_out(seed: int, size: int) -> None:
     p = plan(get("rush-hour"), seed, size)
@@ -133,7 +133,7 @@ PUSH = st.builds(Seen, t=st.floats(0, 100), type=st.sampled_from(["status", "ale
                  fields=st.fixed_dictionaries({"code": st.sampled_from(["1", "2"])}))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(pushes=st.lists(PUSH, max_size=30), lo=st.integers(0, 8),
        hi=st.one_of(st.none(), st.integers(0, 8)), window=st.tuples(st.floats(0, 100),
                                                                     st.floats(0, 100)),
@@ -155,7 +155,7 @@ def test_push_counts_hold_exactly_when_the_matches_are_within_bounds(
     assert verdict(outcome, Observed(pushes=pushes)).ok == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(rentals=st.integers(0, 10_000), fraction=st.floats(0.01, 10), seen=st.integers(0, 10_000))
 def test_a_share_of_a_counter_is_its_floor(rentals: int, fraction: float, seen: int) -> None:
     outcome = Pushes("x", "components", at_least=share("rentals", fraction))
@@ -202,7 +202,7 @@ class FakeWall:
         self.now += seconds
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(speed=st.floats(0.1, 1e5), work=st.lists(st.tuples(st.floats(0, 600), st.floats(0, 5)),
                                                  min_size=1, max_size=20))
 async def test_paced_runs_reach_each_step_when_wall_time_says(

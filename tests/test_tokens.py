@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, add_tenant, vendor_call
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.core.platforms import Tokens
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
-from simulator.world.physics import PhysicsConfig
+from tests.helpers.vendor import COARSE, EXAMPLE_IMEI, add_tenant, vendor_call
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
@@ -23,10 +22,6 @@ CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
 LIFETIME = 43_200
 OVERLAP = 300
 BAD_CLIENT = {"error": "invalid_client", "error_description": "Bad client credentials"}
-# Tokens care about hours, not seconds: coarse ticks keep advancing through a lifetime cheap
-# (timers still fire at their exact times, and nothing else runs between the ticks here).
-COARSE = Config(seed=7, vehicles=20, paused=True, riders=False, tick_s=600.0,
-                physics=PhysicsConfig.quiet())
 
 
 @pytest.fixture
@@ -70,15 +65,15 @@ async def test_where_credentials_may_come_from(client: TestClient, sim: Simulato
                                                how: str) -> None:
     sim.advance(LIFETIME)  # the demo token has expired: a new one is issued
     basic = base64.b64encode(f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}".encode()).decode()
-    kwargs: dict[str, Any] = {
+    ways: dict[str, dict[str, Any]] = {
         "form": {"data": CREDENTIALS, "headers": FORM},
         "basic": {"data": {"grant_type": "client_credentials"},
                   "headers": {"Authorization": f"Basic {basic}"}},
         "query": {"params": CREDENTIALS, "data": b""},
         "basic + form grant": {"data": "grant_type=client_credentials",
                                "headers": {**FORM, "Authorization": f"basic {basic}"}},
-    }[how]
-    body = await token(client, **kwargs)
+    }
+    body = await token(client, **ways[how])
     assert body["access_token"] != DEMO_TOKEN
     assert str(uuid.UUID(body["access_token"])) == body["access_token"]
     assert body["expires_in"] == LIFETIME
@@ -214,8 +209,7 @@ async def test_platforms_have_their_own_tokens(client: TestClient, sim: Simulato
         fresh["access_token"])
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.integers(0, 20_000), min_size=1, max_size=8))
 async def test_token_invariants(client: TestClient, sim: Simulator, steps: list[int]) -> None:
     """Whenever asked: expires_in <= lifetime, the answer works, and a token changes only when

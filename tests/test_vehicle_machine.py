@@ -1,11 +1,16 @@
-"""The vehicle state machine, driven through the core (no HTTP) against a small model of its own."""
+"""The vendor operations, driven through the core (no HTTP) against a small model of their own.
+
+Every call goes through `Operations.query` / `Operations.command` with a token and a body, so
+the whole check order is exercised: token, parameters, lookup, fault rules, command in flight,
+the vehicle's state, the effect. Fault rules (with and without a delay) and commands held in
+flight by a delay are rules of the machine, so their precedence meets every vehicle state.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import row_state
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -14,8 +19,11 @@ from simulator.core import vehicle
 from simulator.core.errors import VendorError
 from simulator.core.events import COMPONENTS, STATUS, Event
 from simulator.core.fleet import FIRMWARES
-from simulator.sim import Config, Simulator
+from simulator.core.operations import Pending, Query, Reading
+from simulator.sim import DEMO_TOKEN, Config, Simulator
+from tests.helpers.vendor import row_state
 
+AUTH = f"bearer {DEMO_TOKEN}"
 VALID: dict[str, dict[str, Any]] = {
     "unlock": {}, "battery-cover": {}, "mech-lock": {}, "whole-shutdown": {},
     "sound": {"controlType": 2},
@@ -33,6 +41,8 @@ VALID: dict[str, dict[str, Any]] = {
 }
 assert set(VALID) == set(vehicle.COMMANDS)
 FLAGS = ("online", "activated", "upgrading", "dormant", "has_mech_lock", "has_fix")
+FAULT_CODES = (15302, 15303, 15601, 15638)
+UNKNOWN_IMEI = "999999999999999"
 
 
 @dataclass
@@ -51,13 +61,15 @@ class Model:
     firmware: int = 10500
     speed_mode: int = 2
 
-    def refusal(self, op: str) -> int | None:
+    def refusal(self, op: str, realtime: bool = False) -> int | None:
         if not self.activated:
             return 15300
-        if op in vehicle.QUERIES:
+        if op in vehicle.QUERIES and not realtime:
             return 15400 if op == "location" and not self.has_fix else None
         if self.transport or not self.online:
             return 15301
+        if op in vehicle.QUERIES:  # a real-time location: reachable, then the query's guards
+            return 15400 if not self.has_fix else None
         if self.upgrading:
             return 15500
         if self.dormant:
@@ -71,15 +83,64 @@ class Model:
         return None
 
 
+@dataclass
+class FaultModel:
+    """A fault rule as the model sees it (probability 1: every match fires)."""
+
+    iot_code: str | None
+    endpoint: str | None
+    code: int | None
+    delay_ms: int
+    times: int | None
+
+    def key(self) -> tuple[str | None, str | None, int | None, int, int | None]:
+        return (self.iot_code, self.endpoint, self.code, self.delay_ms, self.times)
+
+
+@dataclass
+class Held:
+    """A command the machine holds in flight (a delay rule matched it)."""
+
+    pending: Pending[None]
+    op: str
+    code: int | None  # the rule's code, answered when the delay is over
+
+
+@dataclass
+class Faults:
+    rules: list[FaultModel] = field(default_factory=list)
+
+    def match(self, imei: str, op: str) -> FaultModel | None:
+        """The first rule that fires for (imei, op), consuming one of its times."""
+        for r in self.rules:
+            if r.iot_code not in (None, imei) or r.endpoint not in (None, op):
+                continue
+            if r.times is not None:
+                r.times -= 1
+                if r.times == 0:
+                    self.rules.remove(r)
+            return r
+        return None
+
+
 class VehicleMachine(RuleBasedStateMachine):
     @initialize(row=st.integers(0, 2))
     def start(self, row: int) -> None:
         self.sim = Simulator(Config(seed=3, vehicles=3, paused=True, riders=False))
         self.sim.tickers.clear()  # the state machine alone: no physics or riders in between
         self.sim.make_healthy(self.sim.fleet.uid >= 0)
+        tenant = self.sim.add_platform("E30001", "other-secret")
+        foreign = self.sim.add_vehicles(tenant, 1, variety=False)
+        self.sim.make_healthy(foreign)
+        self.foreign = self.sim.fleet.imeis[int(foreign[0])]
+        self.ops = self.sim.vendor
         self.row = row
+        self.imei = self.sim.fleet.imeis[row]
+        self.other = self.sim.fleet.imeis[(row + 1) % 3]
         self.sim.fleet.speed_mode[row] = 2
         self.model = Model()
+        self.faults = Faults()
+        self.held: Held | None = None
         self.events: list[Event] = []
         self.sim.bus.subscribe(self.events.append)
 
@@ -88,6 +149,11 @@ class VehicleMachine(RuleBasedStateMachine):
         assert all(e.row == self.row for e in self.events)
         self.events.clear()
         return kinds
+
+    def state(self) -> dict[str, Any]:
+        return {k: v for k, v in row_state(self.sim, self.row).items() if k != "inflight"}
+
+    # -- commands -------------------------------------------------------------------------------
 
     @rule(op=st.sampled_from(vehicle.COMMANDS), seconds=st.integers(0, 120))
     def command(self, op: str, seconds: int) -> None:
@@ -109,16 +175,33 @@ class VehicleMachine(RuleBasedStateMachine):
         self._command("whole-shutdown")
 
     def _command(self, op: str) -> None:
-        expected = self.model.refusal(op)
-        before = row_state(self.sim, self.row)
+        fault = self.faults.match(self.imei, op)
+        if fault is not None and not fault.delay_ms:
+            expected: int | None = fault.code  # an injected code beats the command in flight
+        elif self.held is not None:
+            expected = 15104
+        elif fault is not None:
+            expected = None  # held in flight until the machine finishes or abandons it
+        else:
+            expected = self.model.refusal(op)
+        before = self.state()
         try:
-            self.sim.command(self.row, op, VALID[op])
+            pending = self.ops.command(op, AUTH, {"iotCode": self.imei, **VALID[op]})
         except VendorError as err:
             assert err.code == expected, (op, err.code, expected)
-            assert row_state(self.sim, self.row) == before  # a refusal changes nothing
+            assert self.state() == before  # a refusal changes nothing
             assert self.kinds() == []
             return
         assert expected is None, (op, expected)
+        if fault is not None:
+            assert isinstance(pending, Pending) and pending.delay == fault.delay_ms / 1000
+            assert self.state() == before and self.kinds() == []  # not applied yet
+            self.held = Held(pending, op, fault.code)
+            return
+        assert pending is None
+        self._applied(op)
+
+    def _applied(self, op: str) -> None:
         m, reported = self.model, self.kinds()
         if op == "unlock":
             assert reported == ([STATUS] if m.locked else [])
@@ -134,27 +217,108 @@ class VehicleMachine(RuleBasedStateMachine):
         else:
             assert reported == []
 
+    @precondition(lambda self: self.held is not None)
+    @rule()
+    def delay_over(self) -> None:
+        """The held command's delay ends: the rule's code, or the vehicle's answer as it is now."""
+        assert self.held is not None
+        held, self.held = self.held, None
+        expected = held.code if held.code is not None else self.model.refusal(held.op)
+        before = self.state()
+        try:
+            held.pending.finish()
+        except VendorError as err:
+            assert err.code == expected, (held.op, err.code, expected)
+            assert self.state() == before and self.kinds() == []
+            return
+        assert expected is None, (held.op, expected)
+        self._applied(held.op)
+
+    @precondition(lambda self: self.held is not None)
+    @rule()
+    def caller_gives_up(self) -> None:
+        assert self.held is not None
+        before = self.state()
+        self.held.pending.abandon()
+        self.held = None
+        assert self.state() == before and self.kinds() == []
+
+    # -- queries --------------------------------------------------------------------------------
+
     @rule(op=st.sampled_from(vehicle.QUERIES))
     def query(self, op: str) -> None:
-        before = row_state(self.sim, self.row)
-        try:
-            self.sim.query(self.row, op)
-            code = None
-        except VendorError as err:
-            code = err.code
-        assert code == self.model.refusal(op)
-        assert row_state(self.sim, self.row) == before
+        self._query(op, Query.of(iotCode=self.imei), realtime=False)
 
     @rule()
     def real_time_location(self) -> None:
-        m = self.model
-        expected = 15300 if not m.activated else 15301 if m.transport or not m.online else None
+        self._query("location", Query.of(iotCode=self.imei, realTimeLocation="true"),
+                    realtime=True)
+
+    def _query(self, op: str, query: Query, realtime: bool) -> None:
+        """A command in flight does not hold queries back (they are not commands)."""
+        fault = self.faults.match(self.imei, op)
+        if fault is not None and fault.code is not None:
+            expected: int | None = fault.code
+        else:
+            expected = self.model.refusal(op, realtime)
+        before = row_state(self.sim, self.row)
         try:
-            vehicle.admit_realtime(self.sim.fleet, self.row)
+            answer: Reading | Pending[Reading] = self.ops.query(op, AUTH, query)
+            if fault is not None and fault.delay_ms:
+                assert isinstance(answer, Pending) and answer.delay == fault.delay_ms / 1000
+                answer = answer.finish()
+            assert isinstance(answer, dict) and answer["iotCode"] == self.imei
             code = None
         except VendorError as err:
             code = err.code
-        assert code == expected
+        assert code == expected, (op, code, expected)
+        assert row_state(self.sim, self.row) == before
+
+    # -- what is checked before the fault rules -------------------------------------------------
+
+    @rule(op=st.sampled_from(vehicle.OPERATIONS),
+          who=st.sampled_from(["bad token", "bad imei", "unknown", "foreign"]))
+    def refused_before_the_rules(self, op: str, who: str) -> None:
+        """15101, 15004, 15102, 15103 come before any rule: no rule fires, nothing changes."""
+        auth = "bearer not-a-token" if who == "bad token" else AUTH
+        imei = {"bad token": self.imei, "bad imei": "86147703871911x", "unknown": UNKNOWN_IMEI,
+                "foreign": self.foreign}[who]
+        expected = {"bad token": 15101, "bad imei": 15004, "unknown": 15102,
+                    "foreign": 15103}[who]
+        rules = [r.key() for r in self.faults.rules]
+        before = row_state(self.sim, self.row)
+        try:
+            if op in vehicle.QUERIES:
+                self.ops.query(op, auth, Query.of(iotCode=imei))
+            else:
+                self.ops.command(op, auth, {"iotCode": imei, **VALID[op]})
+            raise AssertionError(f"{op} for {who} was answered")
+        except VendorError as err:
+            assert err.code == expected
+        assert [r.key() for r in self.faults.rules] == rules
+        assert row_state(self.sim, self.row) == before
+
+    # -- fault rules ----------------------------------------------------------------------------
+
+    @rule(code=st.none() | st.sampled_from(FAULT_CODES), delay=st.booleans(),
+          endpoint=st.none() | st.sampled_from(vehicle.OPERATIONS),
+          aim=st.sampled_from(["this", "other", "any", "unknown"]),
+          times=st.none() | st.integers(1, 2))
+    def add_fault(self, code: int | None, delay: bool, endpoint: str | None, aim: str,
+                  times: int | None) -> None:
+        delay_ms = 250 if delay or code is None else 0
+        iot = {"this": self.imei, "other": self.other, "any": None,
+               "unknown": UNKNOWN_IMEI}[aim]
+        self.sim.faults.add(code=code, delayMs=delay_ms, endpoint=endpoint, iotCode=iot,
+                            times=times)
+        self.faults.rules.append(FaultModel(iot, endpoint, code, delay_ms, times))
+
+    @rule()
+    def clear_faults(self) -> None:
+        self.sim.faults.remove()
+        self.faults.rules.clear()
+
+    # -- the world acting on the vehicle --------------------------------------------------------
 
     @rule()
     def rider_lock(self) -> None:
@@ -182,17 +346,7 @@ class VehicleMachine(RuleBasedStateMachine):
         self.sim.fleet.firmware[self.row] = firmware
         self.model.firmware = firmware
 
-    @rule()
-    def in_flight(self) -> None:
-        self.sim.begin_command(self.row)
-        try:
-            self.sim.begin_command(self.row)
-            raise AssertionError("a second command while one is in flight")
-        except VendorError as err:
-            assert err.code == 15104
-        finally:
-            self.sim.end_command(self.row)
-        assert not self.sim.inflight
+    # -- invariants -----------------------------------------------------------------------------
 
     @invariant()
     def matches_the_model(self) -> None:
@@ -202,6 +356,16 @@ class VehicleMachine(RuleBasedStateMachine):
                   bool(f.cover_open[i]), int(f.speed_mode[i]))
         assert actual == (m.activated, m.online, m.transport, m.upgrading, m.dormant, m.locked,
                           m.cover_open, m.speed_mode)
+
+    @invariant()
+    def rules_match_the_model(self) -> None:
+        actual = [(r.iotCode, r.endpoint, r.code, r.delayMs, r.times)
+                  for r in self.sim.faults.rules]
+        assert actual == [r.key() for r in self.faults.rules]
+
+    @invariant()
+    def in_flight_only_while_held(self) -> None:
+        assert list(self.sim.inflight) == ([self.row] if self.held is not None else [])
 
     @invariant()
     def cover_open_only_unlocked(self) -> None:
@@ -217,6 +381,5 @@ class VehicleMachine(RuleBasedStateMachine):
         assert all(self.sim.fleet.locked[r] and self.sim.fleet.online[r] for r in others)
 
 
-VehicleMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=30,
-                                            deadline=None)
+VehicleMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=30)
 TestVehicleMachine = VehicleMachine.TestCase

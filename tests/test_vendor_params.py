@@ -15,17 +15,22 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, row_state, vendor_call
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_vendor_controls import VALID, example_row
-from test_vendor_settings import INTERVAL_COLUMNS, SWITCH_COLUMNS
 
 from simulator.core import params
 from simulator.sim import Simulator
+from tests.helpers.vendor import (
+    EXAMPLE_IMEI,
+    INTERVAL_COLUMNS,
+    SWITCH_COLUMNS,
+    VALID,
+    example_row,
+    row_state,
+    vendor_call,
+)
 
-HTTP = settings(max_examples=80, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+HTTP = settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 Path = tuple[str, ...]
 

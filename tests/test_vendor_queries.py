@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import AUTH, EXAMPLE_IMEI, VENDOR_PATHS, add_tenant, row_state, vendor_call
-from test_tokens import COARSE
 
-from simulator.core.errors import MESSAGES
 from simulator.sim import Simulator
+from tests.helpers.vendor import (
+    AUTH,
+    COARSE,
+    EXAMPLE_IMEI,
+    VENDOR_PATHS,
+    add_tenant,
+    assert_envelope,
+    assert_error,
+    row_state,
+    vendor_call,
+)
 
 QUERIES = ("status", "location", "battery-info", "bluetooth-key")
 BATTERY_PATHS = ("/api/v2/mopeds/query/current/battery-info",
@@ -58,18 +65,6 @@ def assert_typed(data: dict[str, Any], table: dict[str, tuple[type, ...]]) -> No
         assert type(value) in types, (name, value)
 
 
-def assert_envelope(sim: Simulator, body: dict[str, Any], id_field: str = "opId") -> None:
-    assert set(body) == {"code", "msg", "data", "t", id_field}
-    assert type(body["code"]) is int and type(body["t"]) is int
-    assert body["t"] == sim.clock.now_ms
-    assert str(uuid.UUID(body[id_field])) == body[id_field]
-
-
-def assert_error(sim: Simulator, body: dict[str, Any], code: int, id_field: str = "opId") -> None:
-    assert_envelope(sim, body, id_field)
-    assert (body["code"], body["msg"], body["data"]) == (code, MESSAGES[code], None)
-
-
 # -- success: envelope and field tables ------------------------------------------------------
 
 
@@ -89,7 +84,7 @@ async def test_op_ids_are_fresh(client: TestClient) -> None:
 
 
 async def test_status_shows_the_fleet_row(client: TestClient, sim: Simulator) -> None:
-    f, row = sim.fleet, sim.fleet.find(EXAMPLE_IMEI)
+    f, row = sim.fleet, sim.fleet.index[EXAMPLE_IMEI]
     assert row is not None
     f.locked[row], f.charging[row], f.power[row], f.speed_mode[row] = False, True, 37.4, 3
     f.speed[row], f.odometer[row], f.riding_secs[row] = 18.6, 1230.4, 99.0
@@ -117,7 +112,7 @@ async def test_status_ranges_over_the_fleet(client: TestClient, sim: Simulator) 
 
 
 async def test_location_shows_the_fleet_row(client: TestClient, sim: Simulator) -> None:
-    f, row = sim.fleet, sim.fleet.find(EXAMPLE_IMEI)
+    f, row = sim.fleet, sim.fleet.index[EXAMPLE_IMEI]
     f.lat[row], f.lon[row], f.satellites[row], f.hdop[row] = 22.634228, 114.125962, 6, 1.38
     f.altitude[row], f.gps_time[row] = 10.1, 1_591_067_719
     data = (await vendor_call(client, "location", iotCode=EXAMPLE_IMEI))["data"]
@@ -211,7 +206,7 @@ async def test_query_expired_token(client: TestClient, sim: Simulator, op: str) 
                                    {"iotCode": "-861477038719116"}, {"iotCode": "٨٦١"},
                                    {"imei": EXAMPLE_IMEI}])
 async def test_query_parameter_error(client: TestClient, sim: Simulator, op: str,
-                                     query: dict[str, str]) -> None:
+                                     query: dict[str, Any]) -> None:
     body = await vendor_call(client, op, **query)
     assert_error(sim, body, 15004, ID_FIELD[op])
 
@@ -246,7 +241,7 @@ async def test_query_inactive_vehicle(client: TestClient, sim: Simulator, op: st
 @pytest.mark.parametrize("state", ["offline", "transport", "upgrading", "dormant"])
 async def test_query_answers_last_known_state(client: TestClient, sim: Simulator, op: str,
                                               state: str) -> None:
-    f, row = sim.fleet, sim.fleet.find(EXAMPLE_IMEI)
+    f, row = sim.fleet, sim.fleet.index[EXAMPLE_IMEI]
     if state == "transport":
         f.transport[row], f.online[row] = True, False
     elif state == "offline":
@@ -264,7 +259,7 @@ async def test_query_answers_last_known_state(client: TestClient, sim: Simulator
 @pytest.mark.parametrize("state", ["offline", "transport"])
 async def test_real_time_location_of_unreachable_vehicle(client: TestClient, sim: Simulator,
                                                          state: str) -> None:
-    f, row = sim.fleet, sim.fleet.find(EXAMPLE_IMEI)
+    f, row = sim.fleet, sim.fleet.index[EXAMPLE_IMEI]
     f.online[row] = False
     f.transport[row] = state == "transport"
     f.has_fix[row] = False  # unreachable is reported before "no fix"
@@ -311,7 +306,7 @@ async def test_injected_fault_matches_only_its_target(client: TestClient, sim: S
 
 async def test_checks_come_in_order(client: TestClient, sim: Simulator) -> None:
     """token, parameters, lookup, injected faults, then the vehicle's state."""
-    f, row = sim.fleet, sim.fleet.find(EXAMPLE_IMEI)
+    f, row = sim.fleet, sim.fleet.index[EXAMPLE_IMEI]
     f.activated[row] = False
     sim.faults.add(code=15302, endpoint="status")
     _, other_imeis = add_tenant(sim)

@@ -6,13 +6,21 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import EXAMPLE_IMEI, row_state, vendor_call
-from test_vendor_controls import VALID, example_row, status_of
-from test_vendor_queries import assert_error
 
 from simulator.core.events import STATUS, Event
 from simulator.core.fleet import firmware_code
 from simulator.sim import Simulator
+from tests.helpers.vendor import (
+    EXAMPLE_IMEI,
+    INTERVAL_COLUMNS,
+    SWITCH_COLUMNS,
+    VALID,
+    assert_error,
+    example_row,
+    row_state,
+    status_of,
+    vendor_call,
+)
 
 # Full-charge range per speed mode, metres (readings.FULL_RANGE_M, restated so drift shows).
 FULL_RANGE_M = {1: 70_000, 2: 60_000, 3: 45_000}
@@ -62,7 +70,7 @@ async def test_bluetooth_key_round_trip(client: TestClient, key: str) -> None:
 
 async def test_bluetooth_key_per_vehicle(client: TestClient, sim: Simulator) -> None:
     other = sim.fleet.imeis[1]
-    sim.make_healthy(sim.fleet.find(other))
+    sim.make_healthy(sim.fleet.index[other])
     before = (await vendor_call(client, "bluetooth-key", iotCode=other))["data"]["key"]
     body = {"iotCode": EXAMPLE_IMEI, "key": "Qq1Qq1Qq"}
     assert (await vendor_call(client, "setting/bluetooth-key", body))["code"] == 0
@@ -70,14 +78,6 @@ async def test_bluetooth_key_per_vehicle(client: TestClient, sim: Simulator) -> 
 
 
 # -- switch ----------------------------------------------------------------------------------
-
-SWITCH_COLUMNS = {
-    "bssDisplay": "bss_display", "alertSensitivity": "alert_sensitivity",
-    "unlockHeadLight": "unlock_head_light", "unlockTailLight": "unlock_tail_light",
-    "brakeTailLight": "brake_tail_light", "wirelessCharge": "wireless_charge",
-    "climbInput": "climb_input", "speedLimit": "speed_limit", "lowPowerValue": "low_power_value",
-}
-
 
 def switch_values(sim: Simulator, row: int) -> dict[str, int]:
     return {name: int(sim.fleet.column(col)[row]) for name, col in SWITCH_COLUMNS.items()}
@@ -182,15 +182,6 @@ async def test_sound_setting(client: TestClient, sim: Simulator) -> None:
 
 
 # -- interval --------------------------------------------------------------------------------
-
-INTERVAL_COLUMNS = {
-    ("locationInterval", "unlockStatus"): "loc_unlock_interval",
-    ("locationInterval", "lockStatus"): "loc_lock_interval",
-    ("statusInterval", "ridingStatus"): "status_riding_interval",
-    ("statusInterval", "nonRiding"): "status_nonriding_interval",
-    ("statusInterval", "lockStatus"): "status_lock_interval",
-}
-
 
 async def test_interval_sets_every_field(client: TestClient, sim: Simulator) -> None:
     row = example_row(sim)

@@ -38,7 +38,7 @@ def main() -> None:
               help="off: unlocked vehicles stay parked (deterministic tests).")
 @click.option("--physics", "physics_text", default="", metavar="RATES",
               help="Chance rates of the living fleet: 'quiet' (none), or name=value pairs, e.g. "
-                   "offline_per_hour=0.1,faults_per_hour=0 (names: simulator/world/physics.py).")
+                   "offline_per_hour=0.1,faults_per_hour=0 (names: simulator/world/config.py).")
 @click.option("--loop", type=click.Choice(loops.CHOICES), default="auto", show_default=True,
               help="Event loop: auto is uvloop when installed (faster), else asyncio.")
 def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,

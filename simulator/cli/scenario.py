@@ -156,7 +156,7 @@ def scenario(name: str | None, show_list: bool, seed: int | None, speed: float |
 
 def _play(console: Console, plan: Plan, speed: float | None, callback: str | None,
           base_url: str | None, record: str | None) -> int:
-    from simulator.scenarios.session import play
+    from simulator.server.scenario_session import play
 
     display = _display(console, plan)
     try:
@@ -175,7 +175,7 @@ def _play(console: Console, plan: Plan, speed: float | None, callback: str | Non
 
 def _replay(console: Console, path: str) -> int:
     from simulator.scenarios.record import LogError
-    from simulator.scenarios.session import replay
+    from simulator.server.scenario_session import replay
 
     try:
         replayed = asyncio.run(replay(path))

@@ -15,6 +15,10 @@ class Clock:
     speed: float = 1.0
     paused: bool = False
 
+    def reset(self, now: float, speed: float = 1.0, paused: bool = False) -> None:
+        """Back to `now` at `speed` (a reset or a snapshot load: the clock keeps its identity)."""
+        self.now, self.speed, self.paused = float(now), float(speed), paused
+
     @property
     def now_ms(self) -> int:
         return int(self.now * 1000)

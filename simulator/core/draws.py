@@ -7,7 +7,10 @@ does not depend on how many vehicles exist or on how a clock advance was sliced 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from simulator.core.rng import hash_bits
 
@@ -16,14 +19,18 @@ _SHIFT32 = np.uint64(32)
 _INV32 = 1.0 / 4294967296.0
 
 
-def uniform2(seed: int, uid: np.ndarray, t: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
+def uniform2(
+    seed: int, uid: npt.NDArray[np.integer[Any]], t: int, stream: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Two independent uniforms in [0, 1) per uid."""
     bits = hash_bits(seed, uid, t, stream)
     return ((bits >> _SHIFT32).astype(np.float64) * _INV32,
             (bits & _LOW32).astype(np.float64) * _INV32)
 
 
-def normal2(seed: int, uid: np.ndarray, t: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
+def normal2(
+    seed: int, uid: npt.NDArray[np.integer[Any]], t: int, stream: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Two independent standard normals per uid (Box-Muller; |x| < 6.7 by construction)."""
     u1, u2 = uniform2(seed, uid, t, stream)
     r = np.sqrt(-2.0 * np.log1p(-u1))
@@ -32,10 +39,12 @@ def normal2(seed: int, uid: np.ndarray, t: int, stream: int) -> tuple[np.ndarray
 
 
 def lognormal(
-    median: float | np.ndarray, sigma: float, z: np.ndarray, lo: float, hi: float
-) -> np.ndarray:
+    median: float | npt.NDArray[np.floating[Any]], sigma: float,
+    z: npt.NDArray[np.floating[Any]], lo: float, hi: float,
+) -> npt.NDArray[np.floating[Any]]:
     """Durations with a long right tail (rides, spells, pick-ups), clipped to [lo, hi]."""
-    return np.clip(median * np.exp(sigma * z), lo, hi)
+    out: npt.NDArray[np.floating[Any]] = np.clip(median * np.exp(sigma * z), lo, hi)
+    return out
 
 
 def chance(rate_per_hour: float, seconds: float) -> float:

@@ -1,118 +1,24 @@
 """The fleet as numpy arrays, one row per vehicle (structure of arrays).
 
 Continuous and discrete state live in columns so that physics ticks over the whole fleet in a few
-vectorised operations; a command touches one row. Columns are declared once in `COLUMNS`, which
-also drives growth, snapshots and the control plane's field list. Rarely used nested settings
-(ambient lamp effects, the sound mask) live in a sparse per-row dict, `extras`.
+vectorised operations; a command touches one row. Columns are declared once in `COLUMNS`
+(core/columns.py, re-exported here), which drives growth, snapshots and the control plane's field
+list. Rarely used nested settings (ambient lamp effects, the sound mask) live in a sparse per-row
+dict, `extras`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from simulator.core.columns import COLUMNS as COLUMNS
+from simulator.core.columns import PACKS as PACKS
+from simulator.core.columns import Column as Column
 from simulator.core.geo import City
 from simulator.core.rng import hash_bits, hash_normal, hash_uniform, stream_id
-
-PACKS = 3  # batteryCount is 1-3 (battery-info field table)
-
-
-@dataclass(frozen=True)
-class Column:
-    dtype: Any
-    default: Any
-    width: int = 0  # 0: one value per vehicle; k: k values per vehicle (battery packs)
-
-
-COLUMNS: dict[str, Column] = {
-    # identity
-    "uid": Column(np.int64, 0),  # creation ordinal: keys per-vehicle randomness
-    "platform": Column(np.int16, 0),  # index into the simulator's platform list
-    "firmware": Column(np.int32, 10500),  # major*10000 + minor*100 + patch
-    "has_mech_lock": Column(np.bool_, True),
-    # discrete state
-    "activated": Column(np.bool_, True),
-    "online": Column(np.bool_, True),
-    "locked": Column(np.bool_, True),
-    "riding": Column(np.bool_, False),  # a rider is on it (unlocked and in use)
-    "upgrading": Column(np.bool_, False),
-    "dormant": Column(np.bool_, False),
-    "transport": Column(np.bool_, False),  # transport mode after whole-shutdown: powered off
-    "charging": Column(np.bool_, False),
-    "mech_lock_open": Column(np.bool_, False),
-    "cover_open": Column(np.bool_, False),
-    "anti_theft": Column(np.bool_, True),
-    "wireless_charging": Column(np.bool_, False),
-    "has_fix": Column(np.bool_, True),  # any fix since power-on (else 15400)
-    "location_valid": Column(np.bool_, True),  # the latest fix is valid
-    "alerts": Column(np.uint32, 0),  # bit per active alert code (see ALERT_BITS)
-    "faults": Column(np.uint64, 0),  # bit per active A200 fault code (see faults.FAULT_CODES)
-    # status
-    "speed_mode": Column(np.int8, 2),
-    "speed": Column(np.float32, 0.0),  # km/h
-    "power": Column(np.float32, 80.0),  # vehicle battery percent, 0-100
-    "odometer": Column(np.float64, 0.0),  # m
-    "riding_secs": Column(np.float64, 0.0),
-    "network_signal": Column(np.int8, 22),  # 2-32
-    "lock_voltage": Column(np.int16, 400),  # 10 mV units, as the examples (342, 412)
-    "status_time": Column(np.int64, 0),  # epoch s of the latest status report
-    "last_active": Column(np.float64, 0.0),  # virtual time of the latest ride or command
-    # location
-    "lat": Column(np.float64, 0.0),
-    "lon": Column(np.float64, 0.0),
-    "altitude": Column(np.float32, 0.0),
-    "hdop": Column(np.float32, 1.0),
-    "satellites": Column(np.int8, 9),
-    "gps_time": Column(np.int64, 0),
-    # batteries
-    "battery_count": Column(np.int8, 1),
-    "pack_percent": Column(np.float32, 80.0, PACKS),
-    "pack_voltage": Column(np.float32, 50.0, PACKS),
-    "pack_cycles": Column(np.int32, 0, PACKS),
-    "pack_temp": Column(np.float32, 25.0, PACKS),
-    "iot_percent": Column(np.float32, 100.0),
-    "iot_voltage": Column(np.int16, 412),  # 10 mV units: 412 -> 4.12 V
-    "current_power": Column(np.float32, 0.0),  # W
-    # settings: /ebike/setting/switch (0 = no setting is never stored: it keeps the value)
-    "bss_display": Column(np.int8, 1),
-    "alert_sensitivity": Column(np.int8, 2),
-    "unlock_head_light": Column(np.int8, 2),
-    "unlock_tail_light": Column(np.int8, 2),
-    "brake_tail_light": Column(np.int8, 2),
-    "wireless_charge": Column(np.int8, 2),
-    "climb_input": Column(np.int8, 1),
-    "speed_limit": Column(np.int8, 25),  # km/h, 6-32
-    "low_power_value": Column(np.int8, 5),  # percent, 0-30, 0 disables
-    # settings: /vehicle/setting/sound, /bluetooth-key
-    "sound_work_mode": Column(np.int8, 2),
-    "sound_volume": Column(np.int8, 2),
-    "bt_key": Column("S8", b"abcd1234"),
-    # settings: /vehicle/setting/interval, seconds; 0 = no periodic push of that kind
-    "loc_unlock_interval": Column(np.int32, 10),
-    "loc_lock_interval": Column(np.int32, 900),
-    "status_riding_interval": Column(np.int32, 10),
-    "status_nonriding_interval": Column(np.int32, 0),
-    "status_lock_interval": Column(np.int32, 0),
-    # the living fleet (physics.py, riders.py): rides, GPS error, chance incidents
-    "plugged": Column(np.bool_, False),  # a charger is connected (charging: and not yet full)
-    "charge_acc": Column(np.float32, 0.0),  # percent charged since the last cycle was counted
-    "ride_end": Column(np.float64, 0.0),  # virtual time the rider parks and locks; 0: no ride
-    "stop_until": Column(np.float64, 0.0),  # the rider stands still until (mount, light, fall)
-    "cruise": Column(np.float32, 18.0),  # the rider's preferred speed, km/h
-    "heading": Column(np.int8, -1),  # street-grid direction 0-3 of the ride; -1: no route yet
-    "stop_next": Column(np.bool_, False),  # a red light at the next intersection
-    "target_i": Column(np.int16, 0),  # the next intersection, in blocks of the city grid
-    "target_j": Column(np.int16, 0),
-    "dest_i": Column(np.int16, 0),  # where the ride heads, in blocks of the city grid
-    "dest_j": Column(np.int16, 0),
-    "gps_de": Column(np.float32, 0.0),  # error of the latest fix, m east / north of the truth
-    "gps_dn": Column(np.float32, 0.0),
-    "offline_until": Column(np.float64, 0.0),  # end of a network spell; inf: until powered
-    "fall_until": Column(np.float64, 0.0),  # a fallen vehicle is picked up then; 0: not fallen
-    "moving_until": Column(np.float64, 0.0),  # the illegal-moving alarm stops then
-}
 
 # Alert codes of the alert push and the bit each occupies in the `alerts` column.
 ALERT_CODES = (1, 2, 3, 4, 12)
@@ -146,23 +52,96 @@ def luhn_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def _empty(col: Column, n: int) -> np.ndarray:
+def _empty(col: Column, n: int) -> npt.NDArray[Any]:
     shape = (n, col.width) if col.width else (n,)
     return np.full(shape, col.default, dtype=col.dtype)
 
 
 class Fleet:
-    """All vehicles of all platforms. Arrays are exactly `len(self)` long."""
+    """All vehicles of all platforms. Arrays are exactly `len(self)` long.
 
-    # Declared for readers and type checkers; created from COLUMNS in __init__.
-    uid: np.ndarray
-    platform: np.ndarray
-    lat: np.ndarray
-    lon: np.ndarray
+    Every column of COLUMNS is a plain instance attribute, bound by `__init__` and rebound by
+    `grow`, so the tick's hot loops read it as cheaply as any attribute (no property, no
+    `__getattr__`). The annotations are for type checkers; COLUMNS stays the one table of names,
+    dtypes and defaults, and tests/test_fleet_columns.py fails if the two disagree.
+    """
 
-    if TYPE_CHECKING:
-        # Every name in COLUMNS is an array attribute; typos still raise AttributeError at run time.
-        def __getattr__(self, name: str) -> np.ndarray: ...
+    uid: npt.NDArray[np.int64]
+    platform: npt.NDArray[np.int16]
+    firmware: npt.NDArray[np.int32]
+    has_mech_lock: npt.NDArray[np.bool_]
+    activated: npt.NDArray[np.bool_]
+    online: npt.NDArray[np.bool_]
+    locked: npt.NDArray[np.bool_]
+    riding: npt.NDArray[np.bool_]
+    upgrading: npt.NDArray[np.bool_]
+    dormant: npt.NDArray[np.bool_]
+    transport: npt.NDArray[np.bool_]
+    charging: npt.NDArray[np.bool_]
+    mech_lock_open: npt.NDArray[np.bool_]
+    cover_open: npt.NDArray[np.bool_]
+    anti_theft: npt.NDArray[np.bool_]
+    wireless_charging: npt.NDArray[np.bool_]
+    has_fix: npt.NDArray[np.bool_]
+    location_valid: npt.NDArray[np.bool_]
+    alerts: npt.NDArray[np.uint32]
+    faults: npt.NDArray[np.uint64]
+    speed_mode: npt.NDArray[np.int8]
+    speed: npt.NDArray[np.float32]
+    power: npt.NDArray[np.float32]
+    odometer: npt.NDArray[np.float64]
+    riding_secs: npt.NDArray[np.float64]
+    network_signal: npt.NDArray[np.int8]
+    lock_voltage: npt.NDArray[np.int16]
+    status_time: npt.NDArray[np.int64]
+    last_active: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+    altitude: npt.NDArray[np.float32]
+    hdop: npt.NDArray[np.float32]
+    satellites: npt.NDArray[np.int8]
+    gps_time: npt.NDArray[np.int64]
+    battery_count: npt.NDArray[np.int8]
+    pack_percent: npt.NDArray[np.float32]
+    pack_voltage: npt.NDArray[np.float32]
+    pack_cycles: npt.NDArray[np.int32]
+    pack_temp: npt.NDArray[np.float32]
+    iot_percent: npt.NDArray[np.float32]
+    iot_voltage: npt.NDArray[np.int16]
+    current_power: npt.NDArray[np.float32]
+    bss_display: npt.NDArray[np.int8]
+    alert_sensitivity: npt.NDArray[np.int8]
+    unlock_head_light: npt.NDArray[np.int8]
+    unlock_tail_light: npt.NDArray[np.int8]
+    brake_tail_light: npt.NDArray[np.int8]
+    wireless_charge: npt.NDArray[np.int8]
+    climb_input: npt.NDArray[np.int8]
+    speed_limit: npt.NDArray[np.int8]
+    low_power_value: npt.NDArray[np.int8]
+    sound_work_mode: npt.NDArray[np.int8]
+    sound_volume: npt.NDArray[np.int8]
+    bt_key: npt.NDArray[np.bytes_]
+    loc_unlock_interval: npt.NDArray[np.int32]
+    loc_lock_interval: npt.NDArray[np.int32]
+    status_riding_interval: npt.NDArray[np.int32]
+    status_nonriding_interval: npt.NDArray[np.int32]
+    status_lock_interval: npt.NDArray[np.int32]
+    plugged: npt.NDArray[np.bool_]
+    charge_acc: npt.NDArray[np.float32]
+    ride_end: npt.NDArray[np.float64]
+    stop_until: npt.NDArray[np.float64]
+    cruise: npt.NDArray[np.float32]
+    heading: npt.NDArray[np.int8]
+    stop_next: npt.NDArray[np.bool_]
+    target_i: npt.NDArray[np.int16]
+    target_j: npt.NDArray[np.int16]
+    dest_i: npt.NDArray[np.int16]
+    dest_j: npt.NDArray[np.int16]
+    gps_de: npt.NDArray[np.float32]
+    gps_dn: npt.NDArray[np.float32]
+    offline_until: npt.NDArray[np.float64]
+    fall_until: npt.NDArray[np.float64]
+    moving_until: npt.NDArray[np.float64]
 
     def __init__(self) -> None:
         for name, col in COLUMNS.items():
@@ -172,11 +151,25 @@ class Fleet:
         self.extras: dict[int, dict[str, Any]] = {}
         self.next_uid = 0
 
+    def clear(self) -> None:
+        """No vehicles, uids from 0 again (a reset: the fleet keeps its identity)."""
+        self.copy_from(Fleet())
+
+    def copy_from(self, other: Fleet) -> None:
+        """Take every column and index of `other` (a snapshot load, read into `other` first)."""
+        for name in COLUMNS:
+            setattr(self, name, getattr(other, name))
+        self.imeis, self.index, self.extras = other.imeis, other.index, other.extras
+        self.next_uid = other.next_uid
+
     def __len__(self) -> int:
         return len(self.imeis)
 
-    def column(self, name: str) -> np.ndarray:
-        arr: np.ndarray = getattr(self, name)
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """Column `name` of COLUMNS, for code that picks columns by name (snapshots, filters)."""
+        if name not in COLUMNS:
+            raise KeyError(f"no column {name!r}")
+        arr: npt.NDArray[Any] = getattr(self, name)
         return arr
 
     def find(self, imei: str) -> int | None:
@@ -185,7 +178,7 @@ class Fleet:
     def extra(self, i: int) -> dict[str, Any]:
         return self.extras.setdefault(i, {})
 
-    def grow(self, imeis: list[str]) -> np.ndarray:
+    def grow(self, imeis: list[str]) -> npt.NDArray[np.intp]:
         """Append rows with column defaults; returns their indices."""
         dup = [m for m in imeis if m in self.index]
         if dup or len(set(imeis)) != len(imeis):
@@ -205,7 +198,7 @@ class Fleet:
 
     def populate(
         self,
-        rows: np.ndarray,
+        rows: npt.NDArray[np.intp],
         seed: int,
         platform: int,
         city: City,
@@ -219,7 +212,7 @@ class Fleet:
         """
         uid = self.uid[rows]
 
-        def u(name: str) -> np.ndarray:
+        def u(name: str) -> npt.NDArray[np.float64]:
             return hash_uniform(seed, uid, 0, stream_id(name))
 
         k = len(rows)
@@ -286,12 +279,14 @@ def _bt_key(bits: int) -> bytes:
     return "".join(chars).encode()
 
 
-def pack_voltage(percent: np.ndarray) -> np.ndarray:
+def pack_voltage(percent: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """Volts of a 13s lithium pack at the given charge (39 V empty, 54.6 V full)."""
     return np.round(39.0 + 15.6 * np.asarray(percent, dtype=np.float32) / 100.0, 1)
 
 
-def make_imeis(seed: int, uids: np.ndarray, taken: set[str] | dict[str, int]) -> list[str]:
+def make_imeis(
+    seed: int, uids: npt.NDArray[np.int64], taken: set[str] | dict[str, int]
+) -> list[str]:
     """15-digit IMEIs with a Chinese-style "86" TAC prefix and a valid Luhn check digit."""
     out: list[str] = []
     seen: set[str] = set()

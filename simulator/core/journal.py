@@ -17,6 +17,7 @@ class Journal:
     def __init__(self, maxlen: int = 10_000) -> None:
         self.records: deque[dict[str, Any]] = deque(maxlen=maxlen)
         self.seq = 0
+        self.clears = 0  # a reader's `since` from before a clear means nothing after it
 
     @property
     def capacity(self) -> int:
@@ -29,7 +30,10 @@ class Journal:
         return record
 
     def clear(self) -> None:
+        """Empty, numbering from 1 again (a reset: the next world's journal starts afresh)."""
         self.records.clear()
+        self.seq = 0
+        self.clears += 1
 
     def select(
         self,

@@ -63,6 +63,16 @@ class Tokens:
         if not 0 < self.lifetime <= MAX_TOKEN_LIFETIME_S:
             raise ValueError(f"token lifetime must be within 1-{MAX_TOKEN_LIFETIME_S} s")
 
+    def reset(self, rng: np.random.Generator) -> None:
+        """No tokens, drawing new values from `rng` (a reset keeps this object)."""
+        self.rng = rng
+        self.by_value = {}
+        self.newest = {}
+
+    def copy_from(self, other: Tokens) -> None:
+        """Take `other`'s tokens and random stream (a snapshot load, read into `other` first)."""
+        self.rng, self.by_value, self.newest = other.rng, other.by_value, other.newest
+
     def _new_value(self) -> str:
         return str(uuid.UUID(int=int(self.rng.integers(0, 2**63)) << 64
                              | int(self.rng.integers(0, 2**63)), version=4))

@@ -13,8 +13,10 @@ Two kinds of randomness, both derived from the one seed:
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from faker import Faker
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -22,7 +24,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
+def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64's finaliser: a bijective, well-mixed hash of uint64 arrays (wraps by design)."""
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
@@ -36,21 +38,27 @@ def stream_id(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-def hash_bits(seed: int, uid: np.ndarray, counter: int, stream: int) -> np.ndarray:
+def hash_bits(
+    seed: int, uid: npt.NDArray[np.integer[Any]], counter: int, stream: int
+) -> npt.NDArray[np.uint64]:
     """64 random bits per uid, a pure function of its arguments."""
     key = _mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64) ^ np.uint64(stream))
     c = _mix64(key ^ (np.array([counter & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64) * _GOLDEN))
     return _mix64(uid.astype(np.uint64) * _GOLDEN ^ c)
 
 
-def hash_uniform(seed: int, uid: np.ndarray, counter: int, stream: int) -> np.ndarray:
+def hash_uniform(
+    seed: int, uid: npt.NDArray[np.integer[Any]], counter: int, stream: int
+) -> npt.NDArray[np.float64]:
     """Uniform floats in [0, 1), one per uid."""
     return (hash_bits(seed, uid, counter, stream) >> np.uint64(11)).astype(np.float64) * (
         1.0 / (1 << 53)
     )
 
 
-def hash_normal(seed: int, uid: np.ndarray, counter: int, stream: int) -> np.ndarray:
+def hash_normal(
+    seed: int, uid: npt.NDArray[np.integer[Any]], counter: int, stream: int
+) -> npt.NDArray[np.float64]:
     """Standard normal floats, one per uid (Box-Muller over two hashed uniforms)."""
     u1 = hash_uniform(seed, uid, counter, stream)
     u2 = hash_uniform(seed, uid, counter, stream ^ 0x5BD1E995)
@@ -61,6 +69,9 @@ class Streams:
     """Named, independent random streams derived from one seed."""
 
     def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def reseed(self, seed: int) -> None:
         self.seed = int(seed)
 
     def generator(self, *keys: str | int) -> np.random.Generator:

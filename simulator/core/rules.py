@@ -54,6 +54,16 @@ class RuleSet(Generic[R]):
         self.rules: list[R] = []
         self._next_id = 1
 
+    def reset(self, rng: np.random.Generator) -> None:
+        """No rules, ids from 1 again, draws from `rng` (a reset keeps this object)."""
+        self.rng = rng
+        self.rules = []
+        self._next_id = 1
+
+    def copy_from(self, other: RuleSet[R]) -> None:
+        """Take `other`'s rules, ids and stream (a snapshot load, read into `other` first)."""
+        self.rng, self.rules, self._next_id = other.rng, other.rules, other._next_id
+
     def add(self, **values: Any) -> R:
         rule: R = self.rule_class(id=self._next_id, **values)
         self._next_id += 1

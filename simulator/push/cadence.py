@@ -25,54 +25,54 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from simulator.core.env import Env
 from simulator.core.errors import SimError
 from simulator.core.events import LOCATION, STATUS, Event
+from simulator.core.fleet import Column
 from simulator.core.rng import hash_uniform, stream_id
+from simulator.core.serial import column_from_json, column_json, rng_from_json, rng_json
 from simulator.push.chaos import PushChaos
-
-if TYPE_CHECKING:
-    from simulator.core.fleet import Fleet
-    from simulator.sim import Simulator
+from simulator.push.outbox import Outbox
 
 PERIODIC = (LOCATION, STATUS)  # column order of the schedule arrays
 _PHASE_STREAM = stream_id("push-phase")
 
 
 class Cadence:
-    """Registers itself on a Simulator once: a ticker, a bus listener, a reset hook and a
-    snapshot part."""
+    """The push schedule of the fleet. The simulator (simulator/sim.py) wires it in: `tick` as a
+    ticker (`horizon`: it never needs a step to end), `on_event` on the bus, `reset` on a reset,
+    `dump` and `prepare` as the snapshot part "pushes" (the schedule and the chaos rules)."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self._fleet: Fleet | None = None
+    def __init__(self, env: Env, outbox: Outbox) -> None:
+        self.env = env
+        self.outbox = outbox
+        self.chaos: PushChaos = outbox.chaos
+        self.reset()
+
+    def reset(self) -> None:
+        """No vehicle scheduled: each gets its seeded phase at the next step that sees it."""
         self._n = 0
         # Per vehicle, per periodic kind: the period in effect (s, 0: none) and the next due time
         # (virtual epoch s, +inf: none).
         self.period = np.zeros((0, 2))
         self.next = np.zeros((0, 2))
         self.reported_online = np.zeros(0, dtype=bool)  # what the last status push said
-        sim.tickers.append(self.tick)
-        # Reports due inside a step go out with their own exact times, so the cadence never needs
-        # a step to end at one: it lets the other tickers choose the step length.
-        sim.horizons[self.tick] = lambda now: math.inf
-        sim.bus.subscribe(self.on_event)
-        sim.reset_hooks.append(self.reset)
-        from simulator.snapshot import SnapshotPart  # snapshot.py imports sim.py, which imports us
 
-        sim.snapshot_parts["pushes"] = SnapshotPart(self.dump, self.prepare)
-
-    def reset(self) -> None:
-        self._fleet = None
+    @staticmethod
+    def horizon(now: float) -> float:
+        """Reports due inside a step go out with their own exact times, so the cadence never
+        needs a step to end at one: it lets the other tickers choose the step length."""
+        return math.inf
 
     # -- the schedule -------------------------------------------------------------------------
 
     def periods(self, rows: slice = slice(None)) -> np.ndarray:
         """(n, 2) location and status periods (s) the vehicles are on now; 0: no periodic push."""
-        f = self.sim.fleet
+        f = self.env.fleet
         locked = f.locked[rows]
         out = np.empty((len(locked), 2))
         out[:, 0] = np.where(locked, f.loc_lock_interval[rows], f.loc_unlock_interval[rows])
@@ -84,17 +84,13 @@ class Cadence:
 
     def _sync(self, start: float) -> None:
         """Match the arrays to the fleet; new vehicles begin at a seeded phase of their period."""
-        f = self.sim.fleet
+        f = self.env.fleet
         n = len(f)
-        if self._fleet is not f or n < self._n:
-            self._fleet, self._n = f, 0
-            self.period, self.next = np.zeros((0, 2)), np.zeros((0, 2))
-            self.reported_online = np.zeros(0, dtype=bool)
         if n == self._n:
             return
         new = slice(self._n, n)
         period = self.periods(new)
-        phase = 1.0 - hash_uniform(self.sim.config.seed, f.uid[new], 0, _PHASE_STREAM)  # (0, 1]
+        phase = 1.0 - hash_uniform(self.env.seed, f.uid[new], 0, _PHASE_STREAM)  # (0, 1]
         due = np.where(period > 0, start + period * phase[:, None], np.inf)
         self.period = np.concatenate([self.period, period])
         self.next = np.concatenate([self.next, due])
@@ -124,7 +120,7 @@ class Cadence:
         rep = np.repeat(np.arange(due.size), count)
         k = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)  # k-th of its run
         times, cells = first[rep] + k * p[rep], due[rep]
-        outbox = self.sim.outbox
+        outbox = self.outbox
         # By time, then vehicle, location before status (cells are row * 2 + kind).
         order = np.lexsort((cells, times))
         for cell, t in zip(cells[order].tolist(), times[order].tolist(), strict=True):
@@ -134,7 +130,7 @@ class Cadence:
     # -- changes ------------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
-        f, row = self.sim.fleet, event.row
+        f, row = self.env.fleet, event.row
         if not f.activated[row]:
             return
         if event.kind == STATUS:
@@ -146,15 +142,13 @@ class Cadence:
                 return
         elif not f.online[row] or f.transport[row]:
             return
-        self.sim.outbox.push(event.kind, row, event.t, event.data)
+        self.outbox.push(event.kind, row, event.t, event.data)
 
     # -- snapshots (see snapshot.py): the schedule and the chaos rules travel with the world --
 
     def dump(self) -> dict[str, Any]:
-        from simulator.snapshot import column_json, rng_json
-
-        n = self._n if self._fleet is self.sim.fleet else 0
-        chaos = self.sim.push_chaos
+        n = self._n
+        chaos = self.chaos
         return {
             "schedule": {"period": column_json(self.period[:n]),
                          "next": column_json(self.next[:n]),
@@ -163,9 +157,6 @@ class Cadence:
         }
 
     def prepare(self, data: Any) -> Callable[[], None]:
-        from simulator.core.fleet import Column
-        from simulator.snapshot import column_from_json, rng_from_json
-
         if not isinstance(data, dict) or not isinstance(data.get("schedule"), dict):
             raise SimError("parts.pushes", "must be {schedule, chaos}")
         raw = data["schedule"]
@@ -182,10 +173,10 @@ class Cadence:
         chaos = PushChaos.from_json({k: v for k, v in chaos_data.items() if k != "rng"}, rng)
 
         def install() -> None:
-            self.sim.push_chaos = chaos
-            if n and n == len(self.sim.fleet):
+            self.chaos.copy_from(chaos)
+            if n and n == len(self.env.fleet):
                 self.period, self.next, self.reported_online = period, nxt, online
-                self._fleet, self._n = self.sim.fleet, n
+                self._n = n
             else:  # not scheduled yet, or for another fleet: start afresh
                 self.reset()
 

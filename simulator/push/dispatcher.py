@@ -5,21 +5,21 @@ Any 2xx is delivered; any other status, a refused connection or no answer within
 attempt and retries once, 5 virtual seconds later. Delivery shares the event loop with the REST
 surface but never holds it: at most `concurrency` requests per platform are in flight, and what
 waits beyond that sits in the outbox's bounded queues.
+
+The outbox keeps its identity across resets (it is cleared in place), so a dispatcher serves one
+outbox for its whole life; the server starts and stops it with the app (server/app.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
-from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
 from simulator.push.outbox import Outbox, Push
-from simulator.sim import Simulator
 
 DEFAULT_CONCURRENCY = 16  # requests in flight per platform
 DEFAULT_TIMEOUT_S = 5.0  # wall seconds for the receiver to answer
@@ -28,14 +28,12 @@ FORM = CIMultiDict({"Content-Type": "application/x-www-form-urlencoded"})
 
 
 class Dispatcher:
-    def __init__(self, sim: Simulator, concurrency: int | None = None,
+    def __init__(self, outbox: Outbox, concurrency: int | None = None,
                  timeout: float | None = None) -> None:
-        extra = sim.config.extra
-        self.sim = sim
-        self.concurrency = int(concurrency or extra.get("push_concurrency", DEFAULT_CONCURRENCY))
-        self.timeout = float(timeout or extra.get("push_timeout_s", DEFAULT_TIMEOUT_S))
+        self.outbox = outbox
+        self.concurrency = int(concurrency or DEFAULT_CONCURRENCY)
+        self.timeout = float(timeout or DEFAULT_TIMEOUT_S)
         self.workers: dict[str, int] = {}
-        self._outbox: Outbox | None = None
         self._urls: dict[str, URL] = {}  # parsed once: a platform has five push URLs
         self._tasks: set[asyncio.Task[None]] = set()
         self._settled = asyncio.Event()
@@ -46,14 +44,13 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         # No connector-wide limit: concurrency is bounded per platform instead.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        self.sim.reset_hooks.append(self._attach)
-        self._attach()
+        self.outbox.wakeup = self._wake
+        for platform in list(self.outbox.queues):  # what was queued before delivery started
+            self._wake(platform)
 
     async def stop(self) -> None:
-        if self._attach in self.sim.reset_hooks:
-            self.sim.reset_hooks.remove(self._attach)
-        if self.sim.outbox.wakeup == self._wake:
-            self.sim.outbox.wakeup = None
+        if self.outbox.wakeup == self._wake:
+            self.outbox.wakeup = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -61,22 +58,12 @@ class Dispatcher:
             await self._session.close()
         self._session = None
 
-    def _attach(self) -> None:
-        """Serve the simulator's current outbox (a reset replaces it: the old one is closed)."""
-        outbox = self.sim.outbox
-        if self._outbox is not None and self._outbox is not outbox:
-            self._outbox.close()
-        self._outbox = outbox
-        outbox.wakeup = self._wake
-        for platform in list(outbox.queues):
-            self._wake(platform)
-
     def _wake(self, platform: str) -> None:
         """Called by the outbox (synchronously) when `platform` has work: one worker per queued
         push, up to the concurrency (busy workers take more when they are done)."""
         if self._loop is None or self._session is None:
             return
-        outbox = self.sim.outbox
+        outbox = self.outbox
         busy = self.workers.get(platform, 0)
         for _ in range(min(self.concurrency - busy, len(outbox.queues.get(platform, ())))):
             self.workers[platform] = self.workers.get(platform, 0) + 1
@@ -122,27 +109,10 @@ class Dispatcher:
         return url
 
     def busy(self) -> bool:
-        return any(self.workers.values()) or self.sim.outbox.pending() > 0
+        return any(self.workers.values()) or self.outbox.pending() > 0
 
     async def drain(self) -> None:
         """Wait until everything queued has been attempted (retries not yet due stay pending)."""
         while self.busy():
             self._settled.clear()
             await self._settled.wait()
-
-
-DISPATCHER = web.AppKey("push_dispatcher", Dispatcher)
-
-
-def setup(app: web.Application, sim: Simulator) -> None:
-    """Give the app a dispatcher that delivers while the app runs (tests use app[DISPATCHER])."""
-    dispatcher = Dispatcher(sim)
-    app[DISPATCHER] = dispatcher
-
-    async def delivery(app: web.Application) -> AsyncIterator[None]:
-        await dispatcher.start()
-        yield
-        await dispatcher.stop()
-
-    app.cleanup_ctx.append(delivery)
-

@@ -1,10 +1,14 @@
 """Pushes on their way out: the signed form of each push type, and bounded per-platform queues.
 
-Core (never awaits): the cadence puts pushes here, chaos rules act on them on the way in, and the
-delivery side (push.py) takes them, performs them and reports each attempt back through
+Never awaits: the cadence puts pushes here, chaos rules act on them on the way in, and the
+delivery side (dispatcher.py) takes them, performs them and reports each attempt back through
 `attempted`, which journals it and schedules the one retry 5 virtual seconds later. What does not
 fit in a platform's queue is dropped and journaled as such, so a slow or dead receiver costs a
 bounded amount of memory.
+
+A reset clears the outbox in place and starts a new generation: attempts of pushes from before
+it that are still in flight when they end are neither journaled nor retried (they belong to a
+world that is gone).
 """
 
 from __future__ import annotations
@@ -14,15 +18,15 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from simulator.core import readings
+from simulator.core.env import Env
 from simulator.core.events import ALERT, COMPONENTS, FAULT, LOCATION, STATUS
+from simulator.core.journal import Journal
+from simulator.push.chaos import PushChaos
 from simulator.push.signing import SIGNATURE, sign
-
-if TYPE_CHECKING:
-    from simulator.sim import Simulator
 
 RETRY_DELAY_S = 5.0  # "our server will retry in 5 seconds, this retry will only be done once"
 DEFAULT_QUEUE = 20_000  # pushes waiting per platform before new ones are dropped
@@ -42,14 +46,14 @@ def text(value: Any) -> str:
     return str(_TEXT.get(type(value), str)(value))
 
 
-def form(sim: Simulator, kind: str, row: int, t: float, data: dict[str, Any]) -> dict[str, str]:
+def form(env: Env, kind: str, row: int, t: float, data: dict[str, Any]) -> dict[str, str]:
     """The fields of push `kind` for fleet row `row` at virtual time `t`, as strings, unsigned.
 
     Field names and order follow the reference's PUSH tables (not the query tables).
     """
-    fleet = sim.fleet
+    fleet = env.fleet
     head: dict[str, Any] = {"iotCode": fleet.imeis[row],
-                            "platformCode": sim.platform_of(row).code}
+                            "platformCode": env.platform_of(row).code}
     fields: dict[str, Any]
     if kind == STATUS:
         fields = {**head, **readings.status(fleet, row)}
@@ -98,6 +102,7 @@ class Push:
     attempt: int = 1
     chaos: str | None = None  # the chaos action applied to it, if any
     rule: int | None = None
+    generation: int = 0  # of the outbox: a reset starts a new one
 
     def record(self, **outcome: Any) -> dict[str, Any]:
         """A journal record of this push with the attempt's outcome."""
@@ -112,15 +117,25 @@ Wakeup = Callable[[str], None]  # told the platform code whose queue got work
 
 
 class Outbox:
-    def __init__(self, sim: Simulator, limit: int = DEFAULT_QUEUE) -> None:
-        self.sim = sim
-        # This world's journal: attempts still in flight at a reset must not land in the next.
-        self.journal = sim.pushes
+    def __init__(self, env: Env, chaos: PushChaos, journal: Journal,
+                 limit: int = DEFAULT_QUEUE) -> None:
+        self.env = env
+        self.chaos = chaos
+        self.journal = journal
         self.limit = limit
-        self.closed = False
+        self.generation = 0
         self.queues: dict[str, deque[Push]] = {}
         self.held: dict[str, list[Push]] = {}  # reorder: waiting for the platform's next push
         self.wakeup: Wakeup | None = None  # set by the running dispatcher
+        self.counters = dict.fromkeys(("queued", *OUTCOMES), 0)
+        self._ids = itertools.count(1)
+
+    def clear(self) -> None:
+        """A reset: what waits is discarded unsent, counts and ids start again, and attempts
+        still in flight from before are ignored when they end (a new generation)."""
+        self.generation += 1
+        self.queues.clear()
+        self.held.clear()
         self.counters = dict.fromkeys(("queued", *OUTCOMES), 0)
         self._ids = itertools.count(1)
 
@@ -128,27 +143,28 @@ class Outbox:
 
     def push(self, kind: str, row: int, t: float, data: dict[str, Any] | None = None) -> None:
         """Sign and submit push `kind` of `row` for virtual time `t` (no callback: no push)."""
-        platform = self.sim.platform_of(row)
+        platform = self.env.platform_of(row)
         if platform.callback_url is None:
             return
         url = f"{platform.callback_url.rstrip('/')}/v2/vehicle/{kind}"
         if self.full(platform.code):  # nothing will make room before this step ends: skip the form
-            self._journal_drop(Push(next(self._ids), kind, self.sim.fleet.imeis[row],
-                                    platform.code, url, {}, b"", t), "overflow")
+            self._journal_drop(Push(next(self._ids), kind, self.env.fleet.imeis[row],
+                                    platform.code, url, {}, b"", t,
+                                    generation=self.generation), "overflow")
             return
-        fields = form(self.sim, kind, row, t, data or {})
+        fields = form(self.env, kind, row, t, data or {})
         fields[SIGNATURE] = sign(fields, platform.secret)
         self.submit(Push(next(self._ids), kind, fields["iotCode"], platform.code, url, fields,
-                         encode(fields), t))
+                         encode(fields), t, generation=self.generation))
 
     def submit(self, push: Push) -> None:
         """A push's first attempt: chaos rules act here, then it is queued."""
-        rule = self.sim.push_chaos.match(push.platform, push.iot_code, push.kind)
+        rule = self.chaos.match(push.platform, push.iot_code, push.kind)
         if rule is None:
             self.queue(push)
             return
         push.chaos, push.rule = rule.action, rule.id
-        now = self.sim.clock.now
+        now = self.env.clock.now
         if rule.action == "drop":
             self._journal_drop(push, "chaos")
         elif rule.action == "corrupt":
@@ -161,15 +177,13 @@ class Outbox:
             self.queue(push)
             self.queue(replace(push))
         elif rule.action == "delay":
-            self.sim.call_at(now + rule.delaySeconds, lambda: self.queue(push))
+            self.env.timers.call_at(now + rule.delaySeconds, lambda: self.queue(push))
         else:  # reorder
             self.held.setdefault(push.platform, []).append(push)
-            self.sim.call_at(now + rule.delaySeconds, lambda: self._release(push))
+            self.env.timers.call_at(now + rule.delaySeconds, lambda: self._release(push))
 
     def queue(self, push: Push) -> None:
         """Append to the platform's queue, or drop (journaled) when it is full."""
-        if self.closed:
-            return
         q = self.queues.setdefault(push.platform, deque())
         if len(q) >= self.limit:
             self._journal_drop(push, "overflow")
@@ -189,13 +203,6 @@ class Outbox:
             held.remove(push)
             self.queue(push)
 
-    def close(self) -> None:
-        """The world this outbox served is gone (a reset): what waits is discarded, unsent."""
-        self.closed = True
-        self.queues.clear()
-        self.held.clear()
-        self.wakeup = None
-
     def full(self, platform: str) -> bool:
         q = self.queues.get(platform)
         return q is not None and len(q) >= self.limit
@@ -212,17 +219,19 @@ class Outbox:
     def attempted(self, push: Push, status: int | None, error: str | None,
                   latency_ms: float) -> None:
         """Journal one delivery attempt; a failed first attempt is retried once, 5 s later."""
+        if push.generation != self.generation:  # sent before a reset: another world's push
+            return
         delivered = status is not None and 200 <= status < 300
         retry = not delivered and push.attempt == 1
         outcome = "delivered" if delivered else "retry" if retry else "failed"
         self.counters[outcome] += 1
-        self.journal.add(push.record(t=self.sim.clock.now_ms, httpStatus=status, error=error,
+        self.journal.add(push.record(t=self.env.clock.now_ms, httpStatus=status, error=error,
                                      latencyMs=round(latency_ms, 3), outcome=outcome))
-        if retry and not self.closed:
+        if retry:
             again = replace(push, attempt=2)
-            self.sim.call_at(self.sim.clock.now + RETRY_DELAY_S, lambda: self.queue(again))
+            self.env.timers.call_at(self.env.clock.now + RETRY_DELAY_S, lambda: self.queue(again))
 
     def _journal_drop(self, push: Push, reason: str) -> None:
         self.counters["dropped"] += 1
-        self.journal.add(push.record(t=self.sim.clock.now_ms, httpStatus=None, error=None,
+        self.journal.add(push.record(t=self.env.clock.now_ms, httpStatus=None, error=None,
                                      latencyMs=None, outcome="dropped", reason=reason))

@@ -1,76 +1,72 @@
-"""The app factory: vendor routes, control plane, HTTP-level JSON errors, the clock's pacer."""
+"""The app factory: vendor routes, control plane, JSON errors for the rest, the clock's pacer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from simulator.core.clock import Pacer
-from simulator.push import dispatcher as push
+from simulator.push.dispatcher import Dispatcher
 from simulator.server import (
     control,
     dashboard,
-    fastpath,
     push_routes,
     scenario_routes,
     spec_routes,
     vendor,
 )
-from simulator.server.keys import SIM
-from simulator.server.wire import http_error
+from simulator.server.http_errors import add_fallback
+from simulator.server.keys import DISPATCHER, SIM
 from simulator.sim import Simulator
-
-log = logging.getLogger("segway_sim.server")
 
 PACE_INTERVAL_S = 0.05  # how often server mode catches the virtual clock up with wall time
 PACE_SLICE_S = 1.0  # virtual seconds advanced between two chances for requests to run
 MAX_CONTROL_BODY = 512 * 1024 * 1024  # snapshots of large fleets; vendor bodies have their own cap
 
 
-@web.middleware
-async def json_errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """No HTML and no tracebacks: every HTTP-level error has a JSON body."""
-    now = request.app[SIM].clock.now
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-        response = http_error(exc.status, request.path, message, now)
-        if exc.status == 405 and "Allow" in exc.headers:
-            response.headers["Allow"] = exc.headers["Allow"]
-        return response
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return http_error(500, request.path, "internal simulator error", now)
-
-
 async def _pace(sim: Simulator) -> None:
-    """Server mode: move the virtual clock with wall time times the speed factor."""
+    """Server mode: move the virtual clock with wall time times the speed factor.
+
+    The clock is the simulator's for good (a reset or a snapshot load moves it in place); the
+    pacer re-anchors whenever someone else moved it, so a reset never makes it jump.
+    """
     pacer = Pacer(sim.clock, time.monotonic())
     while True:
         await asyncio.sleep(PACE_INTERVAL_S)
-        if pacer.clock is not sim.clock:  # a reset made a new clock
-            pacer = Pacer(sim.clock, time.monotonic())
         target = pacer.target(time.monotonic())
         # Catch up in slices, yielding between them: at a high --speed with many riders a wall
-        # second can hold more work than it can do, and requests must still be answered.
-        while sim.clock.now < target and pacer.clock is sim.clock:
+        # second can hold more work than it can do, and requests must still be answered. A
+        # request in between may move the clock (a reset sets it back, an advance jumps): then
+        # the pacer goes on from there at the next round (Pacer.target re-anchors).
+        while sim.clock.now < target:
             sim.advance_to(min(target, sim.clock.now + PACE_SLICE_S))
+            reached = sim.clock.now
             await asyncio.sleep(0)
+            if sim.clock.now != reached:
+                break
+
+
+def _deliver_pushes(app: web.Application, sim: Simulator) -> None:
+    """Give the app a dispatcher that delivers the outbox while the app runs (paced or not)."""
+    extra = sim.config.extra
+    dispatcher = Dispatcher(sim.outbox, extra.get("push_concurrency"), extra.get("push_timeout_s"))
+    app[DISPATCHER] = dispatcher
+
+    async def delivery(app: web.Application) -> AsyncIterator[None]:
+        await dispatcher.start()
+        yield
+        await dispatcher.stop()
+
+    app.cleanup_ctx.append(delivery)
 
 
 def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     """The simulator's HTTP app. `pace=False` leaves the clock to the control plane (tests)."""
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_CONTROL_BODY)
+    app = web.Application(client_max_size=MAX_CONTROL_BODY)  # no middleware: http_errors.py
     app[SIM] = sim
     vendor.setup(app)
     control.setup(app)
@@ -78,8 +74,8 @@ def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     push_routes.setup(app)  # /_sim/pushes, /_sim/push-chaos
     spec_routes.setup(app)  # /_sim/openapi/{vendor,control}.json
     scenario_routes.setup(app)  # /_sim/scenarios: the scenario library on this server
-    push.setup(app, sim)  # delivers pushes while the app runs, paced or not
-    fastpath.install(app, sim)  # vendor routes skip router and middlewares (docs/speed.md)
+    add_fallback(app)  # last: JSON 404 and 405 for whatever no route takes
+    _deliver_pushes(app, sim)  # app[DISPATCHER]: delivers pushes while the app runs
 
     if pace:
         async def pacing(app: web.Application) -> AsyncIterator[None]:

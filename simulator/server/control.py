@@ -7,7 +7,6 @@ request changes nothing: bodies are read and checked completely before anything 
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -17,28 +16,24 @@ from aiohttp import web
 from simulator import snapshot
 from simulator.core.errors import SimError
 from simulator.server import control_vehicles
-from simulator.server.control_params import (
-    CALLBACK_URL,
-    Bool,
-    Int,
-    Nullable,
-    Num,
-    Text,
-    answers_sim_errors,
-    check_query,
-    query_int,
-    read_fields,
-    read_object,
-    require,
+from simulator.server.control_models import (
+    MAX_ADVANCE_S,
+    ClockChange,
+    FaultRuleIn,
+    PlatformCreate,
+    PlatformPatch,
+    RequestsQuery,
+    Reset,
+    filters,
 )
+from simulator.server.control_wire import answers_sim_errors, read_body, read_object, read_query
+from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.rule_routes import add_rule_routes
 from simulator.server.wire import json_response
 from simulator.sim import Simulator
 
-MAX_ADVANCE_S = 7 * 86_400  # one request lives through at most a week (it holds the server)
-MAX_SPEED = 1_000_000.0
-MAX_NEW_VEHICLES = 1_000_000
+__all__ = ["MAX_ADVANCE_S", "health_json", "setup"]  # scenario drivers step by MAX_ADVANCE_S
 
 
 def health_json(sim: Simulator) -> dict[str, Any]:
@@ -52,12 +47,6 @@ async def health(request: web.Request) -> web.Response:
 
 # -- clock -------------------------------------------------------------------------------------
 
-CLOCK_FIELDS = {
-    "advance": Num(0, MAX_ADVANCE_S),
-    "speed": Num(0, MAX_SPEED, lo_open=True),
-    "paused": Bool(),
-}
-
 
 async def get_clock(request: web.Request) -> web.Response:
     return json_response(request.app[SIM].clock.to_json())
@@ -66,15 +55,13 @@ async def get_clock(request: web.Request) -> web.Response:
 @answers_sim_errors
 async def post_clock(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    params = read_fields(await read_object(request), CLOCK_FIELDS)
-    if not params:
-        raise SimError("body", f"give one of {', '.join(CLOCK_FIELDS)}")
-    if "paused" in params:
-        sim.clock.paused = params["paused"]
-    if "speed" in params:
-        sim.clock.set_speed(params["speed"])
-    if "advance" in params:
-        sim.advance(params["advance"])
+    change = (await read_body(request, ClockChange)).values()
+    if "paused" in change:
+        sim.clock.paused = change["paused"]
+    if "speed" in change:
+        sim.clock.set_speed(change["speed"])
+    if "advance" in change:
+        sim.advance(change["advance"])
     return json_response(sim.clock.to_json())
 
 
@@ -84,7 +71,7 @@ async def post_clock(request: web.Request) -> web.Response:
 @answers_sim_errors
 async def reset(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    read_fields(await read_object(request, empty_ok=True), {})
+    await read_body(request, Reset, empty_ok=True)
     sim.reset()
     return json_response(health_json(sim))
 
@@ -96,43 +83,25 @@ async def get_snapshot(request: web.Request) -> web.Response:
 @answers_sim_errors
 async def put_snapshot(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    snapshot.load(sim, await read_object(request))
+    snapshot.load(sim, await read_object(request))  # the snapshot reads its own document
     return json_response(health_json(sim))
 
 
 # -- the request journal -----------------------------------------------------------------------
 
-JOURNAL_FILTERS = ("endpoint", "iotCode", "platformCode", "code", "method", "httpStatus")
-
-
 @answers_sim_errors
 async def get_requests(request: web.Request) -> web.Response:
-    sim, q = request.app[SIM], request.query
-    check_query(q, (*JOURNAL_FILTERS, "since", "limit"))
-    since = query_int(q, "since", 0, 0, 10**15)
-    limit = query_int(q, "limit", 1000, 1, 1_000_000)
+    sim = request.app[SIM]
+    q = read_query(request, RequestsQuery)
     journal = sim.requests
     # Paging forward (`since`) takes the oldest matches; otherwise the newest.
-    items = journal.select({k: q.get(k) for k in JOURNAL_FILTERS}, since=since, limit=limit,
-                           first="since" in q)
+    items = journal.select(filters(q), since=q.since, limit=q.limit,
+                           first="since" in q.model_fields_set)
     return json_response({"items": items, "seq": journal.seq, "retained": len(journal.records),
                           "capacity": journal.capacity})
 
 
 # -- platforms ---------------------------------------------------------------------------------
-
-# The region letter picks the vendor's domain (the reference's Note1) and the simulated city.
-NEW_PLATFORM_CODE = Text(re.compile(r"[AEUC][A-Za-z0-9_.-]{0,63}"),
-                         "a platform code starting with its region letter A, E, U or C")
-SECRET = Text(re.compile(r"[\x21-\x7e]{1,256}"), "1-256 printable characters")
-PLATFORM_FIELDS = {
-    "clientId": NEW_PLATFORM_CODE,
-    "clientSecret": SECRET,
-    "callbackUrl": Nullable(CALLBACK_URL),
-    "vehicles": Int(0, MAX_NEW_VEHICLES),
-}
-PLATFORM_PATCH = {"clientSecret": SECRET, "callbackUrl": Nullable(CALLBACK_URL)}
-
 
 def platform_json(sim: Simulator, code: str) -> dict[str, Any]:
     p = sim.platforms[code]
@@ -148,17 +117,17 @@ async def list_platforms(request: web.Request) -> web.Response:
 @answers_sim_errors
 async def add_platform(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    params = read_fields(await read_object(request), PLATFORM_FIELDS)
-    code = require(params, "clientId")
+    new = await read_body(request, PlatformCreate)
+    code = new.client_id
     if code in sim.platforms:
         raise SimError("clientId", f"platform {code} exists", status=409)
-    secret = params.get("clientSecret")
+    secret = new.client_secret
     if secret is None:  # seeded, so the same requests give the same secret
         bits = sim.streams.generator("platform-secret", code).integers(0, 2**63, size=2)
         secret = str(uuid.UUID(int=int(bits[0]) << 64 | int(bits[1]), version=4))
-    platform = sim.add_platform(code, secret, params.get("callbackUrl"))
-    if params.get("vehicles"):
-        sim.add_vehicles(platform, params["vehicles"])
+    platform = sim.add_platform(code, secret, new.callback_url)
+    if new.vehicles:
+        sim.add_vehicles(platform, new.vehicles)
     return json_response(platform_json(sim, code), status=201)
 
 
@@ -169,16 +138,16 @@ async def patch_platform(request: web.Request) -> web.Response:
     platform = sim.platforms.get(code)
     if platform is None:
         raise SimError("clientId", f"no platform {code}", status=404)
-    params = read_fields(await read_object(request), PLATFORM_PATCH)
-    if "clientSecret" in params:
-        platform.secret = params["clientSecret"]
-    if "callbackUrl" in params:
-        platform.callback_url = params["callbackUrl"]
+    change = (await read_body(request, PlatformPatch)).values()
+    if "client_secret" in change:
+        platform.secret = change["client_secret"]
+    if "callback_url" in change:
+        platform.callback_url = change["callback_url"]
     return json_response(platform_json(sim, code))
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
+    r = JsonRoutes(app)
     r.add_get("/_sim/health", health)
     r.add_get("/_sim/clock", get_clock)
     r.add_post("/_sim/clock", post_clock)
@@ -186,7 +155,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/_sim/snapshot", get_snapshot)
     r.add_put("/_sim/snapshot", put_snapshot)
     r.add_get("/_sim/requests", get_requests)
-    add_rule_routes(app, "/_sim/faults", lambda sim: sim.faults, "fault rule")
+    add_rule_routes(app, "/_sim/faults", lambda sim: sim.faults, "fault rule", FaultRuleIn)
     r.add_get("/_sim/platforms", list_platforms)
     r.add_post("/_sim/platforms", add_platform)
     r.add_patch("/_sim/platforms/{clientId}", patch_platform)

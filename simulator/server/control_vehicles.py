@@ -1,50 +1,43 @@
-"""Control-plane vehicles: list, create, inspect, set state, make things happen."""
+"""Control-plane vehicles: list, create, inspect, set state, make things happen.
+
+Parse (control_models), call the world (overrides: PATCH; happenings: events), render
+(control_state). A field the world refuses is named as the caller wrote it.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from aiohttp import web
+from pydantic import TypeAdapter, ValidationError
 
 from simulator.core.errors import SimError
-from simulator.server.control_params import (
-    IMEI,
-    PLATFORM_CODE,
-    Text,
+from simulator.server.control_models import (
+    VehicleCreate,
+    VehicleEvent,
+    VehicleListQuery,
+    VehiclePatch,
+)
+from simulator.server.control_state import full_state, summary
+from simulator.server.control_wire import (
+    aliases,
     answers_sim_errors,
-    check_query,
-    query_bool,
-    query_int,
-    read_fields,
-    read_object,
+    parse_body,
+    read_query,
+    renamed,
+    sim_error,
 )
-from simulator.server.control_state import (
-    NEW_VEHICLE_FLAGS,
-    apply_patch,
-    current_flags,
-    full_state,
-    happen,
-    read_patch,
-    summary,
-)
+from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.wire import json_response
 from simulator.sim import DEMO_CLIENT_ID, Simulator
+from simulator.world import overrides
+from simulator.world.happenings import happen
 
-DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
-# Boolean list filters: query name -> column.
-LIST_FLAGS = {
-    "online": "online",
-    "locked": "locked",
-    "riding": "riding",
-    "charging": "charging",
-    "activated": "activated",
-    "dormant": "dormant",
-    "upgrading": "upgrading",
-    "transport": "transport",
-}
-LIST_QUERY = ("platformCode", "limit", "offset", *LIST_FLAGS, "hasAlerts", "hasFaults")
-IOT_CODE = Text(IMEI, "an IMEI of 1-20 digits")
-CREATE_FIELDS = {"platformCode": PLATFORM_CODE, "iotCode": IOT_CODE}
+EVENT = TypeAdapter[VehicleEvent](VehicleEvent)
+PATCH_NAMES = aliases(VehicleCreate)
+# Boolean list filters: query field -> column ("has_alerts"/"has_faults": bits set).
+LIST_FLAGS = ("online", "locked", "riding", "charging", "activated", "dormant", "upgrading",
+              "transport")
 
 
 def row_of(sim: Simulator, request: web.Request) -> int:
@@ -57,49 +50,47 @@ def row_of(sim: Simulator, request: web.Request) -> int:
 
 @answers_sim_errors
 async def list_vehicles(request: web.Request) -> web.Response:
-    sim, q = request.app[SIM], request.query
-    check_query(q, LIST_QUERY)
+    sim = request.app[SIM]
+    q = read_query(request, VehicleListQuery)
     f = sim.fleet
-    limit = query_int(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = query_int(q, "offset", 0, 0, 10**12)
     mask = np.ones(len(f), dtype=bool)
-    code = q.get("platformCode")
-    if code is not None:
-        if code not in sim.platforms:
-            raise SimError("platformCode", f"no platform {code}")
-        mask &= f.platform == sim.platforms[code].index
-    for name, column in LIST_FLAGS.items():
-        wanted = query_bool(q, name)
+    if q.platform_code is not None:
+        if q.platform_code not in sim.platforms:
+            raise SimError("platformCode", f"no platform {q.platform_code}")
+        mask &= f.platform == sim.platforms[q.platform_code].index
+    for name in LIST_FLAGS:
+        wanted = getattr(q, name)
         if wanted is not None:
-            mask &= f.column(column) == wanted
-    for name, bits in (("hasAlerts", f.alerts), ("hasFaults", f.faults)):
-        wanted = query_bool(q, name)
+            mask &= f.column(name) == wanted
+    for wanted, bits in ((q.has_alerts, f.alerts), (q.has_faults, f.faults)):
         if wanted is not None:
             mask &= (bits != 0) == wanted
     rows = np.flatnonzero(mask)
-    page = rows[offset:offset + limit]
-    return json_response({"total": len(rows), "offset": offset, "limit": limit,
+    page = rows[q.offset:q.offset + q.limit]
+    return json_response({"total": len(rows), "offset": q.offset, "limit": q.limit,
                           "items": [summary(sim, int(i)) for i in page]})
 
 
 @answers_sim_errors
 async def create_vehicle(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    body = await read_object(request, empty_ok=True)
-    ident = read_fields({k: v for k, v in body.items() if k in CREATE_FIELDS}, CREATE_FIELDS)
-    params = read_patch({k: v for k, v in body.items() if k not in CREATE_FIELDS},
-                        NEW_VEHICLE_FLAGS)
-    code = ident.get("platformCode", DEMO_CLIENT_ID)
+    body = parse_body(VehicleCreate, await request.read(), empty_ok=True)
+    values = body.values()
+    code = values.pop("platform_code", DEMO_CLIENT_ID)
+    imei = values.pop("iot_code", None)
+    try:
+        overrides.check(overrides.NEW_VEHICLE_FLAGS, values)
+    except SimError as err:
+        raise renamed(err, PATCH_NAMES) from None
     platform = sim.platforms.get(code)
     if platform is None:
         raise SimError("platformCode", f"no platform {code}")
-    imei = ident.get("iotCode")
     if imei is not None and sim.fleet.find(imei) is not None:
         raise SimError("iotCode", f"vehicle {imei} exists", status=409)
     row = int(sim.add_vehicles(platform, 1, imeis=[imei] if imei else None, variety=False)[0])
     # Like the reference's example vehicles: healthy, then whatever the request says.
     sim.make_healthy(np.array([row]))
-    apply_patch(sim, row, params, publish=False)  # a new vehicle reports no changes
+    overrides.set_up(sim.fleet, row, values, sim.clock.now)  # a new vehicle reports nothing
     return json_response(full_state(sim, row), status=201)
 
 
@@ -113,8 +104,12 @@ async def get_vehicle(request: web.Request) -> web.Response:
 async def patch_vehicle(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     row = row_of(sim, request)
-    body = await read_object(request)
-    apply_patch(sim, row, read_patch(body, current_flags(sim.fleet, row)))
+    values = parse_body(VehiclePatch, await request.read()).values()
+    try:
+        overrides.check(overrides.flags(sim.fleet, row), values)
+    except SimError as err:
+        raise renamed(err, PATCH_NAMES) from None
+    overrides.apply_patch(sim.fleet, row, values, sim.clock.now, sim.bus)
     return json_response(full_state(sim, row))
 
 
@@ -122,14 +117,23 @@ async def patch_vehicle(request: web.Request) -> web.Response:
 async def vehicle_event(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     row = row_of(sim, request)
-    happen(sim, row, await read_object(request))
+    raw = await request.read()
+    if not raw.strip():
+        raise SimError("body", "a JSON object is required")
+    try:
+        event = EVENT.validate_json(raw)
+    except ValidationError as exc:
+        raise sim_error(exc, tagged=True) from None
+    fields = event.values()
+    kind = fields.pop("type")
+    happen(sim.fleet, row, kind, fields, sim.clock.now, sim.bus, sim.world)
     return json_response(full_state(sim, row))
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/_sim/vehicles", list_vehicles)
-    app.router.add_post("/_sim/vehicles", create_vehicle)
-    app.router.add_get("/_sim/vehicles/{iotCode}", get_vehicle)
-    app.router.add_patch("/_sim/vehicles/{iotCode}", patch_vehicle)
-    app.router.add_post("/_sim/vehicles/{iotCode}/events", vehicle_event)
-
+    r = JsonRoutes(app)
+    r.add_get("/_sim/vehicles", list_vehicles)
+    r.add_post("/_sim/vehicles", create_vehicle)
+    r.add_get("/_sim/vehicles/{iotCode}", get_vehicle)
+    r.add_patch("/_sim/vehicles/{iotCode}", patch_vehicle)
+    r.add_post("/_sim/vehicles/{iotCode}/events", vehicle_event)

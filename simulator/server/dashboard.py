@@ -16,6 +16,7 @@ from aiohttp import web
 from simulator.core import alerts
 from simulator.server import live
 from simulator.server.control_state import FLAGS, full_state
+from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.live_frames import state_name
 from simulator.server.wire import json_response
@@ -79,8 +80,9 @@ async def vehicle_panel(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/", index)
-    app.router.add_get("/dashboard/", index)
-    app.router.add_get("/dashboard/{name}", asset)
-    app.router.add_get("/_sim/live/vehicles/{iotCode}", vehicle_panel)
+    r = JsonRoutes(app)
+    r.add_get("/", index)
+    r.add_get("/dashboard/", index)
+    r.add_get("/dashboard/{name}", asset)
+    r.add_get("/_sim/live/vehicles/{iotCode}", vehicle_panel)
     live.setup(app)

@@ -23,7 +23,6 @@ import contextlib
 import itertools
 import logging
 import uuid
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from aiohttp import web
 from simulator.core.events import Event
 from simulator.core.journal import Journal
 from simulator.server import live_frames as lf
+from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.wire import json_response
 from simulator.sim import Simulator
@@ -94,9 +94,9 @@ class LiveHub:
         self._clock: tuple[float, float, bool] | None = None
         self.api = lf.Tally()
         self.pushes = lf.Tally()
-        # Weak references, not id(): a reset's new objects may reuse the old ones' addresses.
-        self._cursors: dict[str, tuple[weakref.ref[Journal], int]] = {}  # name -> (journal, seq)
-        self._fleet = weakref.ref(sim.fleet)
+        # name -> (the journal's clears, seq): a reset clears the journals in place.
+        self._cursors: dict[str, tuple[int, int]] = {}
+        self._generation = sim.generation  # the world the ring's minutes belong to
         self.clients: set[Client] = set()
         self.subscribed = False
         self.closing = False
@@ -138,8 +138,8 @@ class LiveHub:
     def _ingest(self) -> bool:
         """Move what happened since the last frame into the ring and the tallies."""
         before = self.seq
-        if self._fleet() is not self.sim.fleet:  # a reset: the old minutes are another world
-            self._fleet = weakref.ref(self.sim.fleet)
+        if self._generation != self.sim.generation:  # a reset or a load: another world
+            self._generation = self.sim.generation
             self.api.clear()
             self.pushes.clear()
             self._append({"kind": "reset", "t": self.sim.clock.now})
@@ -167,11 +167,11 @@ class LiveHub:
         journal: Journal | None = getattr(self.sim, name, None)
         if journal is None:
             return []
-        ref, since = self._cursors.get(name, (weakref.ref(journal), 0))
-        if ref() is not journal:  # replaced by a reset: everything in the new one is new
+        clears, since = self._cursors.get(name, (journal.clears, 0))
+        if clears != journal.clears:  # cleared by a reset: everything in it now is new
             since = 0
         records, _ = lf.new_records(journal, since)
-        self._cursors[name] = (weakref.ref(journal), int(journal.seq))
+        self._cursors[name] = (journal.clears, int(journal.seq))
         return records
 
     def build(self) -> bool:
@@ -349,7 +349,7 @@ def setup(app: web.Application) -> None:
     sim = app[SIM]
     hub = LiveHub(sim, interval=float(sim.config.extra.get("live_interval", FRAME_INTERVAL_S)))
     app[HUB] = hub
-    app.router.add_get("/_sim/live", live)
+    JsonRoutes(app).add_get("/_sim/live", live)
 
     async def running(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(hub.run())

@@ -9,7 +9,6 @@ kilobytes at most and a delta of the riding ones a few tens.
 from __future__ import annotations
 
 import base64
-import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -117,15 +116,14 @@ class Framer:
         # offers only what exists.
         self.features: dict[str, bool] = {}
         self.frame: Frame | None = None
-        # A weak reference, not id(): a reset's new fleet may be allocated where the old one was.
-        self._fleet: weakref.ref[Fleet] | None = None
+        self._generation: int | None = None  # the simulator's world the roster was drawn for
         self.roster_key: tuple[Any, ...] | None = None
         self.roster_version = 0
         self.roster_json = b"null"
 
     def roster_changed(self, sim: Simulator) -> bool:
-        same_fleet = self._fleet is not None and self._fleet() is sim.fleet
-        return not same_fleet or self._roster_key(sim) != self.roster_key
+        same_world = self._generation == sim.generation
+        return not same_world or self._roster_key(sim) != self.roster_key
 
     @staticmethod
     def _roster_key(sim: Simulator) -> tuple[Any, ...]:
@@ -139,7 +137,7 @@ class Framer:
         number = self.frame.number + 1 if self.frame else 1
         prev = self.frame
         if self.roster_changed(sim) or prev is None:
-            self._fleet = weakref.ref(fleet)
+            self._generation = sim.generation
             self.roster_key = self._roster_key(sim)
             self.roster_version += 1
             self.roster_json = roster_json(sim, self.roster_version, self.features)

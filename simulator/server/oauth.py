@@ -1,15 +1,15 @@
 """`POST /oauth/token`: OAuth2 client credentials, as the vendor's Spring Security answers it.
 
 Credentials are read from the form body (the reference's way), the query string, or HTTP Basic
-(both of which Spring's token endpoint also accepts). Client authentication comes first (401
-invalid_client), then the grant type (400), as in Spring Security OAuth2. See FIDELITY.md.
+(both of which Spring's token endpoint also accepts); the rules that answer them (client
+authentication 401, grant type 400, the token) are the core's (core/operations.py, `token`).
+See FIDELITY.md.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
@@ -17,8 +17,6 @@ from aiohttp import web
 from simulator.server.keys import SIM
 from simulator.server.wire import TooLarge, json_response, read_body, too_large
 from simulator.sim import Simulator
-
-BAD_CLIENT = {"error": "invalid_client", "error_description": "Bad client credentials"}
 
 
 def _basic(header: str) -> tuple[str, str] | None:
@@ -49,34 +47,9 @@ async def request_token(request: web.Request) -> web.Response:
     if basic:
         fields.setdefault("client_id", basic[0])
         fields.setdefault("client_secret", basic[1])
-
-    platform = sim.platforms.get(fields.get("client_id", ""))
-    secret = fields.get("client_secret", "")
-    if platform is None or not hmac.compare_digest(platform.secret.encode(), secret.encode()):
-        record(sim, request, fields.get("client_id"), 401)
-        return json_response(BAD_CLIENT, status=401)
-    grant = fields.get("grant_type")
-    if grant != "client_credentials":
-        record(sim, request, platform.code, 400)
-        if not grant:
-            return json_response(
-                {"error": "invalid_request", "error_description": "Missing grant type"}, 400
-            )
-        return json_response(
-            {"error": "unsupported_grant_type",
-             "error_description": f"Unsupported grant type: {grant}"},
-            400,
-        )
-    token = sim.tokens.grant(platform, sim.clock.now)
-    record(sim, request, platform.code, 200)
-    return json_response(
-        {
-            "access_token": token.value,
-            "token_type": "bearer",
-            "expires_in": token.remaining(sim.clock.now),
-            "scope": "read write trust",
-        }
-    )
+    answer = sim.vendor.token(fields)
+    record(sim, request, answer.client, answer.status)
+    return json_response(answer.body, answer.status)
 
 
 def record(sim: Simulator, request: web.Request, client_id: str | None, status: int) -> None:

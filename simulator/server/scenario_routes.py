@@ -21,31 +21,18 @@ from typing import Any
 from aiohttp import web
 
 from simulator.core.errors import SimError
-from simulator.push.dispatcher import DISPATCHER
 from simulator.scenarios import NAMES, get
 from simulator.scenarios.drivers import LocalDriver
 from simulator.scenarios.model import Plan, plan
 from simulator.scenarios.receiver import Receiver
 from simulator.scenarios.runner import Pacing, Result, Run, Watcher
-from simulator.server.control_params import (
-    CALLBACK_URL,
-    Int,
-    Nullable,
-    Num,
-    answers_sim_errors,
-    read_fields,
-    read_object,
-)
-from simulator.server.keys import SIM
+from simulator.server.control_models import ScenarioStart
+from simulator.server.control_wire import answers_sim_errors, read_body
+from simulator.server.http_errors import JsonRoutes
+from simulator.server.keys import DISPATCHER, SIM
 from simulator.server.wire import json_response
 from simulator.sim import DEMO_CLIENT_ID, Simulator
 
-START_FIELDS = {
-    "seed": Int(0, 2**63 - 1),
-    "vehicles": Int(1, 100_000),
-    "speed": Nullable(Num(0, 1_000_000, lo_open=True)),
-    "callbackUrl": CALLBACK_URL,
-}
 NOTES_KEPT = 50
 
 
@@ -185,22 +172,22 @@ async def get_scenario(request: web.Request) -> web.Response:
 async def start_scenario(request: web.Request) -> web.Response:
     sim, runs = request.app[SIM], request.app[RUNS]
     hosted = runs.find(request)
-    params = read_fields(await read_object(request, empty_ok=True), START_FIELDS)
+    params = await read_body(request, ScenarioStart, empty_ok=True)
     try:
-        chosen = plan(hosted.scenario, params.get("seed"), params.get("vehicles"))
+        chosen = plan(hosted.scenario, params.seed, params.vehicles)
     except ValueError as exc:
         raise SimError("vehicles", str(exc)) from None
     busy = runs.running()
     if busy is not None:
         raise SimError("name", f"scenario {busy.name} is running (DELETE it first)", status=409)
     follow = not sim.clock.paused
-    callback = params.get("callbackUrl") or sim.platforms[DEMO_CLIENT_ID].callback_url
+    callback = params.callback_url or sim.platforms[DEMO_CLIENT_ID].callback_url
     hosted.reset(chosen, "follow" if follow else "drive")
     if callback is None:  # pushes stay real: a receiver of the run's own, on loopback
         hosted.receiver = await Receiver().start()
         callback = hosted.receiver.url
     driver = LocalDriver(sim, own_url(request), request.app[DISPATCHER], follow=follow)
-    run = Run(chosen, driver, callback, hosted, Pacing(None if follow else params.get("speed")))
+    run = Run(chosen, driver, callback, hosted, Pacing(None if follow else params.speed))
     try:
         await run.start()
     except Exception as exc:
@@ -228,7 +215,7 @@ def setup(app: web.Application) -> None:
     runs = Runs()
     app[RUNS] = runs
     app[SIM].reset_hooks.append(runs.on_reset)
-    r = app.router
+    r = JsonRoutes(app)
     r.add_get("/_sim/scenarios", list_scenarios)
     r.add_get("/_sim/scenarios/{name}", get_scenario)
     r.add_post("/_sim/scenarios/{name}", start_scenario)

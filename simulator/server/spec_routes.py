@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from simulator.server import openapi
+from simulator.server.http_errors import JsonRoutes
 
 
 def _serve(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -18,4 +19,4 @@ def _serve(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 def setup(app: web.Application) -> None:
     for name in openapi.NAMES:
-        app.router.add_get(f"/_sim/openapi/{name}.json", _serve(name))
+        JsonRoutes(app).add_get(f"/_sim/openapi/{name}.json", _serve(name))

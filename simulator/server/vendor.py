@@ -1,84 +1,57 @@
 """The vendor surface: one route table mirroring the reference, one handler per vendor operation.
 
-Every handler runs the same pipeline, in the order the real cloud evidently checks things:
-token (15101) -> parameters (15004) -> vehicle lookup (15102, 15103) -> injected faults ->
-command in flight (15104) -> vehicle state (vehicle.GUARDS) -> effect -> envelope.
+A handler parses (the query string, or the JSON body), calls the core's operation
+(simulator/core/operations.py, which owns the whole check order and the effect) and renders the
+vendor envelope, journaling the call. The envelope is made in one place, `_answer`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
 from orjson import dumps
 
-from simulator.core import readings, vehicle
 from simulator.core.errors import MESSAGES, VendorError
-from simulator.core.faults import Rule
-from simulator.core.params import command_params, only_imei, query_params
-from simulator.core.platforms import Platform
+from simulator.core.operations import BodyTooLarge, Pending, Trace, Unreadable
+from simulator.server.http_errors import json_errors
 from simulator.server.keys import SIM
 from simulator.server.oauth import request_token
 from simulator.server.wire import JSON, TooLarge, new_op_id, read_body, too_large
 from simulator.sim import Simulator
 
 log = logging.getLogger("segway_sim.vendor")
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Success `msg` copies each endpoint's example ("Success" or "success").
-QUERY_READINGS: dict[str, tuple[Callable[[Any, int], dict[str, Any]], str, str]] = {
-    # op: (reading, msg, id field)
-    "status": (readings.status, "Success", "opId"),
-    "location": (readings.location, "success", "opId"),
-    "battery-info": (readings.battery_info, "success", "resId"),
-    "bluetooth-key": (readings.bluetooth_key, "success", "opId"),
+# Success `msg` copies each endpoint's example ("Success" or "success"); battery-info's example
+# names its id `resId` where the others say `opId`.
+QUERY_WIRE: dict[str, tuple[str, str]] = {  # op: (msg, id field)
+    "status": ("Success", "opId"),
+    "location": ("success", "opId"),
+    "battery-info": ("success", "resId"),
+    "bluetooth-key": ("success", "opId"),
 }
 
 
-def authenticate(sim: Simulator, request: web.Request) -> Platform:
-    """`Authorization: bearer <token>`; the scheme is case-insensitive, as real clients vary."""
-    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        raise VendorError(15101, "no bearer token")
-    platform = sim.tokens.verify(token.strip(), sim.clock.now)
-    if platform is None:
-        raise VendorError(15101, "unknown or expired token")
-    return platform
-
-
-async def read_json(request: web.Request) -> Any:
-    raw = await read_body(request)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise VendorError(15004, "body is not JSON") from exc
-
-
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-# A vendor pipeline, given the simulator: fastpath.py calls it straight for the vendor routes.
-Serve = Callable[[Simulator, web.Request], Coroutine[Any, Any, web.Response]]
-_SERVES: dict[Handler, Serve] = {}
-
-
-def _routed(serve: Serve) -> Handler:
-    """The router's handler for `serve` (taken when the fast path hands a request back)."""
-
-    async def handler(request: web.Request) -> web.Response:
-        return await serve(request.app[SIM], request)
-
-    _SERVES[handler] = serve
-    return handler
-
-
-# Every vendor request runs through here, so each handler is one coroutine doing its pipeline
-# inline, and the envelope is made and journaled by one plain function (see docs/speed.md).
-def _answer(sim: Simulator, record: dict[str, Any], started: float, code: int, msg: str,
-            data: Any, id_field: str) -> web.Response:
-    """Render the envelope of `code` (0: `data`), and journal the call as `record`."""
+def _answer(sim: Simulator, request: web.Request, op: str, trace: Trace, started: float,
+            code: int, msg: str, data: Any, id_field: str,
+            error: VendorError | None = None) -> web.Response:
+    """The envelope of `code` (0: `data`), and the call journaled: made nowhere else."""
+    record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
+    if trace.platform is not None:
+        record["platformCode"] = trace.platform
+    if trace.iot_code is not None:
+        record["iotCode"] = trace.iot_code
+    if trace.params is not None:
+        record["params"] = trace.params
+    if error is not None:
+        record["detail"] = error.detail
     t = sim.clock.now_ms
     op_id = new_op_id()
     record["t"] = t
@@ -90,111 +63,140 @@ def _answer(sim: Simulator, record: dict[str, Any], started: float, code: int, m
                                     id_field: op_id}), content_type=JSON)
 
 
-async def _injected(rule: Rule) -> None:
-    """A matched fault rule's effect: its delay (wall time, as a slow device), then its code."""
-    if rule.delayMs:
-        await asyncio.sleep(rule.delayMs / 1000)
-    if rule.code is not None:
-        raise VendorError(rule.code, f"fault rule {rule.id}")
+async def _held(pending: Pending[T]) -> T:
+    """Wait out a fault rule's delay (wall time, as a slow device), then take the answer."""
+    try:
+        await asyncio.sleep(pending.delay)
+        return pending.finish()
+    finally:
+        pending.abandon()  # cancelled meanwhile (the client went away): release the vehicle
 
 
-def _query(op: str) -> Handler:
-    reading, msg, id_field = QUERY_READINGS[op]
-
-    async def serve(sim: Simulator, request: web.Request) -> web.Response:
-        started = perf_counter()
-        record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
-        try:
-            platform = authenticate(sim, request)
-            record["platformCode"] = platform.code
-            imei = only_imei(request.rel_url.raw_query_string)
-            params = {"iotCode": imei} if imei is not None else query_params(op, request.query)
-            imei = record["iotCode"] = params["iotCode"]
-            row = sim.lookup(platform, imei)
-            rule = sim.faults.match(platform.code, imei, op) if sim.faults.rules else None
-            if rule is not None:
-                await _injected(rule)
-            if params.get("realTimeLocation"):
-                # Asking the device itself: like a command, it needs the vehicle reachable.
-                vehicle.admit_realtime(sim.fleet, row)
-            sim.query(row, op)
-            data = reading(sim.fleet, row)
-        except VendorError as err:
-            record["detail"] = err.detail
-            return _answer(sim, record, started, err.code, err.msg, None, id_field)
-        except Exception:  # never a traceback on the wire: the vendor answers 15001
-            log.exception("%s failed", op)
-            return _answer(sim, record, started, 15001, MESSAGES[15001], None, id_field)
-        return _answer(sim, record, started, 0, msg, data, id_field)
-
-    return _routed(serve)
+async def _body(request: web.Request) -> object:
+    try:
+        raw = await read_body(request)
+    except TooLarge:
+        return Unreadable.TOO_LARGE
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return Unreadable.NOT_JSON
 
 
-def _command(op: str) -> Handler:
-    async def serve(sim: Simulator, request: web.Request) -> web.Response:
-        started = perf_counter()
-        record: dict[str, Any] = {"endpoint": op, "method": request.method, "path": request.path}
-        try:
-            platform = authenticate(sim, request)
-            record["platformCode"] = platform.code
-            body = await read_json(request)
-            if isinstance(body, dict) and body.get("iotCode") is not None:
-                record["iotCode"] = str(body["iotCode"])
-            params = command_params(op, body)
-            record["params"] = params
-            row = sim.lookup(platform, params["iotCode"])
-            rule = (sim.faults.match(platform.code, params["iotCode"], op) if sim.faults.rules
-                    else None)
-            if rule is not None and rule.code is not None and not rule.delayMs:
-                raise VendorError(rule.code, f"fault rule {rule.id}")  # answered before in-flight
-            sim.begin_command(row)
-            try:
-                if rule is not None:
-                    await _injected(rule)  # a delayed answer keeps the command in flight meanwhile
-                sim.command(row, op, params)
-            finally:
-                sim.end_command(row)
-        except VendorError as err:
-            record["detail"] = err.detail
-            return _answer(sim, record, started, err.code, err.msg, None, "opId")
-        except TooLarge:
-            return too_large(request.path, sim.clock.now)
-        except Exception:  # never a traceback on the wire: the vendor answers 15001
-            log.exception("%s failed", op)
-            return _answer(sim, record, started, 15001, MESSAGES[15001], None, "opId")
-        return _answer(sim, record, started, 0, "Success", None, "opId")
+async def _query(sim: Simulator, request: web.Request, op: str) -> web.Response:
+    started = perf_counter()
+    trace = Trace()
+    msg, id_field = QUERY_WIRE[op]
+    try:
+        data = sim.vendor.query(op, request.headers.get("Authorization", ""), request.rel_url,
+                                trace)
+        if isinstance(data, Pending):
+            data = await _held(data)
+    except VendorError as err:
+        return _answer(sim, request, op, trace, started, err.code, err.msg, None, id_field, err)
+    except Exception:  # never a traceback on the wire: the vendor answers 15001
+        log.exception("%s failed", op)
+        return _answer(sim, request, op, trace, started, 15001, MESSAGES[15001], None, id_field)
+    return _answer(sim, request, op, trace, started, 0, msg, data, id_field)
 
-    return _routed(serve)
+
+async def _command(sim: Simulator, request: web.Request, op: str) -> web.Response:
+    started = perf_counter()
+    trace = Trace()
+    try:
+        body = await _body(request)
+        pending = sim.vendor.command(op, request.headers.get("Authorization", ""), body, trace)
+        if pending is not None:
+            await _held(pending)
+    except VendorError as err:
+        return _answer(sim, request, op, trace, started, err.code, err.msg, None, "opId", err)
+    except BodyTooLarge:
+        return too_large(request.path, sim.clock.now)
+    except Exception:  # never a traceback on the wire: the vendor answers 15001
+        log.exception("%s failed", op)
+        return _answer(sim, request, op, trace, started, 15001, MESSAGES[15001], None, "opId")
+    return _answer(sim, request, op, trace, started, 0, "Success", None, "opId")
 
 
 # -- the vendor operations, named after the reference's headings ---------------------------------
 
-get_current_status = _query("status")
-get_current_location = _query("location")
-get_battery_info = _query("battery-info")
-get_bluetooth_key = _query("bluetooth-key")
+async def get_current_status(request: web.Request) -> web.Response:
+    return await _query(request.app[SIM], request, "status")
 
-unlock = _command("unlock")
-battery_component = _command("battery-cover")
-sound = _command("sound")
-mech_lock = _command("mech-lock")
-anti_theft = _command("anti-theft")
-ambient = _command("ambient")
-wireless_charging = _command("wireless-charging")
-transport_mode = _command("whole-shutdown")
 
-switch_setting = _command("setting/switch")
-atmosphere_lamp_setting = _command("setting/ambient")
-sound_setting = _command("setting/sound")
-speed_mode = _command("setting/speed-mode")
-bluetooth_key = _command("setting/bluetooth-key")
-upload_interval = _command("setting/interval")
+async def get_current_location(request: web.Request) -> web.Response:
+    return await _query(request.app[SIM], request, "location")
+
+
+async def get_battery_info(request: web.Request) -> web.Response:
+    return await _query(request.app[SIM], request, "battery-info")
+
+
+async def get_bluetooth_key(request: web.Request) -> web.Response:
+    return await _query(request.app[SIM], request, "bluetooth-key")
+
+
+async def unlock(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "unlock")
+
+
+async def battery_component(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "battery-cover")
+
+
+async def sound(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "sound")
+
+
+async def mech_lock(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "mech-lock")
+
+
+async def anti_theft(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "anti-theft")
+
+
+async def ambient(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "ambient")
+
+
+async def wireless_charging(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "wireless-charging")
+
+
+async def transport_mode(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "whole-shutdown")
+
+
+async def switch_setting(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "setting/switch")
+
+
+async def atmosphere_lamp_setting(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "setting/ambient")
+
+
+async def sound_setting(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "setting/sound")
+
+
+async def speed_mode(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "setting/speed-mode")
+
+
+async def bluetooth_key(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "setting/bluetooth-key")
+
+
+async def upload_interval(request: web.Request) -> web.Response:
+    return await _command(request.app[SIM], request, "setting/interval")
+
 
 Q, C, S = "/api/v2/vehicle/query/current", "/api/v2/vehicle/control", "/api/v2/vehicle/setting"
 
 # (method, path, handler, operation): the whole vendor surface of the reference.
 ROUTES: list[tuple[str, str, Handler, str]] = [
-    ("POST", "/oauth/token", request_token, "token"),
+    ("POST", "/oauth/token", json_errors(request_token), "token"),  # its errors are not envelopes
     ("GET", f"{Q}/status", get_current_status, "status"),
     ("GET", f"{Q}/location", get_current_location, "location"),
     ("GET", "/api/v2/mopeds/query/current/battery-info", get_battery_info, "battery-info"),
@@ -215,12 +217,6 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", f"{S}/bluetooth-key", bluetooth_key, "setting/bluetooth-key"),
     ("POST", f"{S}/interval", upload_interval, "setting/interval"),
 ]
-
-
-# (method, path) -> pipeline, for the fast path (fastpath.py): every route but the token's.
-FAST: dict[tuple[str, str], Serve] = {
-    (method, path): _SERVES[handler] for method, path, handler, _ in ROUTES if handler in _SERVES
-}
 
 
 def setup(app: web.Application) -> None:

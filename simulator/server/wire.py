@@ -1,4 +1,4 @@
-"""The wire format: the vendor envelope, HTTP-level JSON errors, fast JSON."""
+"""The wire format: bodies, opIds, HTTP-level JSON errors (the envelope: vendor.py `_answer`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 import orjson
 from aiohttp import web
-
-from simulator.core.errors import VendorError
 
 JSON = "application/json"
 MAX_BODY = 64 * 1024  # the vendor's bodies are tiny; anything bigger is refused with 413
@@ -71,7 +69,7 @@ def _forget_op_ids() -> None:
     _op_ids = iter(())
 
 
-os.register_at_fork(after_in_child=_forget_op_ids)  # a forked worker must not repeat the parent's
+os.register_at_fork(after_in_child=_forget_op_ids)  # a forked child must not repeat the parent's
 
 
 def new_op_id() -> str:
@@ -81,17 +79,6 @@ def new_op_id() -> str:
         return op_id
     _op_ids = _op_id_batch()
     return next(_op_ids)
-
-
-def envelope(
-    code: int, msg: str, data: Any, t_ms: int, id_field: str = "opId", op_id: str | None = None
-) -> dict[str, Any]:
-    """The vendor's answer: always HTTP 200, `{"code","msg","data","t","opId"}`."""
-    return {"code": code, "msg": msg, "data": data, "t": t_ms, id_field: op_id or new_op_id()}
-
-
-def error_envelope(err: VendorError, t_ms: int, id_field: str = "opId") -> dict[str, Any]:
-    return envelope(err.code, err.msg, None, t_ms, id_field)
 
 
 _REASONS = {

@@ -11,14 +11,12 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from simulator.sim import Simulator
-
-if TYPE_CHECKING:
-    from simulator.testing.plugin import ServerThread
+from simulator.testing.server_thread import ServerThread
 
 
 def push_signature(fields: dict[str, str], secret: str) -> str:

@@ -19,19 +19,15 @@ lowPowerValue (0 disables it) and cleared when it is back at or above it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from simulator.core import vehicle
 from simulator.core.alerts import clear_alert, raise_alert
+from simulator.core.events import Bus
 from simulator.core.fleet import ALERT_BITS, PACKS, Fleet, pack_voltage
 from simulator.core.readings import FULL_RANGE_M
 from simulator.world.movement import Moved
 from simulator.world.places import Geo
-
-if TYPE_CHECKING:
-    from simulator.sim import Simulator
 
 CAPACITY_WH = 720.0  # 48 V x 15 Ah
 NOMINAL_V = 48.0
@@ -107,9 +103,8 @@ def ride_drain(f: Fleet, rows: np.ndarray, moved: Moved) -> None:
     sync_packs(f, rows, watts / NOMINAL_V)
 
 
-def sync_low_power(sim: Simulator, t: float, rows: np.ndarray | None = None) -> None:
+def sync_low_power(f: Fleet, bus: Bus, t: float, rows: np.ndarray | None = None) -> None:
     """Raise or clear alert 12 where it disagrees with the charge (`rows`, or every vehicle)."""
-    f = sim.fleet
     sel = slice(None) if rows is None else rows
     threshold = f.low_power_value[sel]
     want = (threshold > 0) & (np.round(f.power[sel]) < threshold) & f.activated[sel]
@@ -117,37 +112,30 @@ def sync_low_power(sim: Simulator, t: float, rows: np.ndarray | None = None) -> 
     changed = np.flatnonzero(want != have)
     targets = changed if rows is None else rows[changed]
     for i, low in zip(targets, want[changed], strict=True):
-        (raise_alert if low else clear_alert)(f, int(i), 12, t, sim.bus)
+        (raise_alert if low else clear_alert)(f, int(i), 12, t, bus)
 
 
-def set_plugged(sim: Simulator, row: int, plugged: bool, t: float) -> None:
-    f = sim.fleet
+def set_plugged(f: Fleet, bus: Bus, row: int, plugged: bool, t: float) -> None:
+    """A charger is plugged into (or pulled from) vehicle `row` at `t`; it charges while plugged
+    and not full, and reports the change of charge state."""
     f.plugged[row] = plugged
     if plugged:  # someone handled the vehicle: it wakes
         f.dormant[row] = False
         f.last_active[row] = t
-    _set_charging(sim, np.array([row]), plugged and f.power[row] < 100, t)
+    _set_charging(f, bus, np.array([row]), plugged and f.power[row] < 100, t)
 
 
-def charger(sim: Simulator, row: int, plugged: bool) -> None:
-    """A charger is plugged into (or pulled from) vehicle `row` now; it charges while plugged
-    and not full, and reports the change of charge state."""
-    set_plugged(sim, row, plugged, sim.clock.now)
-
-
-def _set_charging(sim: Simulator, rows: np.ndarray, charging: bool, t: float) -> None:
-    f = sim.fleet
+def _set_charging(f: Fleet, bus: Bus, rows: np.ndarray, charging: bool, t: float) -> None:
     for i in rows[f.charging[rows] != charging]:
         f.charging[i] = charging
         if not charging:
             f.current_power[i] = 0.0
-        vehicle.status_changed(f, int(i), t, sim.bus, "charging" if charging else "charge-end")
+        vehicle.status_changed(f, int(i), t, bus, "charging" if charging else "charge-end")
 
 
-def charge(sim: Simulator, t: float, dt: float) -> None:
+def charge(f: Fleet, bus: Bus, t: float, dt: float) -> None:
     """`dt` seconds of every plugged charger: fill, count cycles, stop when full."""
-    f = sim.fleet
-    _set_charging(sim, np.flatnonzero(f.plugged & ~f.charging & f.activated
+    _set_charging(f, bus, np.flatnonzero(f.plugged & ~f.charging & f.activated
                                       & (f.power < RESUME_BELOW_PCT)), True, t)
     rows = np.flatnonzero(f.charging & f.activated)
     if not rows.size:
@@ -162,12 +150,11 @@ def charge(sim: Simulator, t: float, dt: float) -> None:
     f.pack_cycles[rows[cycled]] += _present(f, rows[cycled])
     f.current_power[rows] = np.round(rate / 100.0 * CAPACITY_WH / CHARGER_EFFICIENCY)
     sync_packs(f, rows)
-    _set_charging(sim, rows[f.power[rows] >= 100.0], False, t)
+    _set_charging(f, bus, rows[f.power[rows] >= 100.0], False, t)
 
 
-def idle(sim: Simulator, geo: Geo, rows: np.ndarray, t: float, dt: float) -> None:
+def idle(f: Fleet, bus: Bus, geo: Geo, rows: np.ndarray, t: float, dt: float) -> None:
     """`dt` seconds of `rows` standing: self-drain, the IoT battery, pack temperatures."""
-    f = sim.fleet
     rows = rows[f.activated[rows]]
     standing = rows[~f.riding[rows] & ~f.charging[rows] & ~f.plugged[rows] & (f.power[rows] > 0)]
     if standing.size:
@@ -188,7 +175,7 @@ def idle(sim: Simulator, geo: Geo, rows: np.ndarray, t: float, dt: float) -> Non
     for i in rows[awake & ~mains & (iot <= 0) & f.online[rows]]:
         f.online[i] = False
         f.offline_until[i] = np.inf  # back when there is power again
-        vehicle.status_changed(f, int(i), t, sim.bus, "offline")
+        vehicle.status_changed(f, int(i), t, bus, "offline")
 
     heat = (np.where(f.riding[rows], RIDE_HEAT_C_PER_W * f.current_power[rows], 0.0)
             + np.where(f.charging[rows], CHARGE_HEAT_C, 0.0))
@@ -200,12 +187,11 @@ def idle(sim: Simulator, geo: Geo, rows: np.ndarray, t: float, dt: float) -> Non
         0.0)
 
 
-def revive(sim: Simulator, t: float) -> None:
+def revive(f: Fleet, bus: Bus, t: float) -> None:
     """Vehicles that went offline with a flat IoT battery come back once there is power."""
-    f = sim.fleet
     for i in np.flatnonzero(np.isinf(f.offline_until) & ((f.power > 0) | f.charging)
                             & ~f.transport):
         f.offline_until[i] = 0.0
         if not f.online[i]:
             f.online[i] = True
-            vehicle.status_changed(f, int(i), t, sim.bus, "online")
+            vehicle.status_changed(f, int(i), t, bus, "online")

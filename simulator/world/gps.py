@@ -16,17 +16,13 @@ lasts, the stored error is how far the stale fix lies from the truth.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from simulator.core.alerts import FAULT_BITS
 from simulator.core.draws import normal2, uniform2
+from simulator.core.fleet import Fleet
 from simulator.core.rng import stream_id
 from simulator.world.places import Place
-
-if TYPE_CHECKING:
-    from simulator.core.fleet import Fleet
 
 UERE_M = 2.5  # user equivalent range error: sigma per axis is UERE_M * hdop
 TAU_S = 60.0

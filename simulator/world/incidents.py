@@ -1,7 +1,7 @@
 """What happens to vehicles by chance: network spells, falls, illegal moving, A200 faults, and
 dormancy after a long idle.
 
-Every chance is a Poisson rate per vehicle from PhysicsConfig (sim.config.physics), drawn at the
+Every chance is a Poisson rate per vehicle from PhysicsConfig (config.py), drawn at the
 vehicle's turn in the slow round (physics.py) and keyed by vehicle and virtual second (draws.py),
 so the same seed gives the same incidents however the clock is advanced. Each incident that
 appears also disappears: a spell ends with a reconnect, a fallen vehicle is picked up, an alarm
@@ -10,8 +10,6 @@ alerts.py (one event per change); online changes publish STATUS.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,12 +24,10 @@ from simulator.core.alerts import (
     raise_fault,
 )
 from simulator.core.draws import chance, lognormal, normal2, uniform2
-from simulator.core.fleet import ALERT_BITS
+from simulator.core.events import Bus
+from simulator.core.fleet import ALERT_BITS, Fleet
 from simulator.core.rng import stream_id
-
-if TYPE_CHECKING:
-    from simulator.sim import Simulator
-    from simulator.world.physics import PhysicsConfig
+from simulator.world.config import PhysicsConfig
 
 SPELL_SIGMA, SPELL_S = 1.0, (30.0, 6 * 3600.0)
 PICKUP_MEDIAN_S, RIDER_PICKUP_MEDIAN_S, PICKUP_S = 1800.0, 20.0, (5.0, 12 * 3600.0)
@@ -53,53 +49,52 @@ _FELL = np.uint32(ALERT_BITS[2] | ALERT_BITS[4])
 _MOVED = np.uint32(ALERT_BITS[1])
 
 
-def endings(sim: Simulator, t: int) -> None:
+def endings(f: Fleet, bus: Bus, t: int) -> None:
     """Spells, falls and alarms that are over by `t`: reconnect, pick up, fall silent."""
-    f = sim.fleet
     for i in np.flatnonzero((f.offline_until > 0) & (f.offline_until <= t)):
         f.offline_until[i] = 0.0
         if not f.online[i] and not f.transport[i]:
             f.online[i] = True
-            vehicle.status_changed(f, int(i), t, sim.bus, "online")
+            vehicle.status_changed(f, int(i), t, bus, "online")
     for i in np.flatnonzero((f.fall_until > 0) & (f.fall_until <= t)):
         f.fall_until[i] = 0.0
         for code in (2, 4):
-            clear_alert(f, int(i), code, t, sim.bus)
+            clear_alert(f, int(i), code, t, bus)
     for i in np.flatnonzero((f.moving_until > 0) & (f.moving_until <= t)):
         f.moving_until[i] = 0.0
-        clear_alert(f, int(i), 1, t, sim.bus)
+        clear_alert(f, int(i), 1, t, bus)
 
 
-def begin(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: float) -> None:
+def begin(f: Fleet, bus: Bus, seed: int, cfg: PhysicsConfig, rows: np.ndarray, t: int,
+          dt: float) -> None:
     """What may have started for `rows` in the `dt` seconds up to `t`."""
-    f = sim.fleet
     rows = rows[f.activated[rows] & ~f.transport[rows] & f.online[rows]]  # reachable
-    _faults(sim, cfg, rows, t, dt)
-    _falls(sim, cfg, rows, t, dt)
-    _illegal_moving(sim, cfg, rows, t, dt)
-    _spells(sim, cfg, rows, t, dt)  # last: a spell takes the vehicle offline
+    _faults(f, bus, seed, cfg, rows, t, dt)
+    _falls(f, bus, seed, cfg, rows, t, dt)
+    _illegal_moving(f, bus, seed, cfg, rows, t, dt)
+    _spells(f, bus, seed, cfg, rows, t, dt)  # last: a spell takes the vehicle offline
 
 
-def _spells(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: float) -> None:
+def _spells(f: Fleet, bus: Bus, seed: int, cfg: PhysicsConfig, rows: np.ndarray, t: int,
+            dt: float) -> None:
     p = chance(cfg.offline_per_hour, dt)
     if p <= 0:
         return
-    f, seed = sim.fleet, sim.config.seed
     u, _ = uniform2(seed, f.uid[rows], t, _SPELL)
     rows = rows[u < p]
     z, _ = normal2(seed, f.uid[rows], t, _SPELL_LENGTH)
     f.offline_until[rows] = t + np.ceil(lognormal(cfg.offline_median_s, SPELL_SIGMA, z, *SPELL_S))
     for i in rows:
         f.online[i] = False
-        vehicle.status_changed(f, int(i), t, sim.bus, "offline")
+        vehicle.status_changed(f, int(i), t, bus, "offline")
 
 
-def _falls(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: float) -> None:
+def _falls(f: Fleet, bus: Bus, seed: int, cfg: PhysicsConfig, rows: np.ndarray, t: int,
+           dt: float) -> None:
     """Standing vehicles fall over (riders fall too, more rarely) and lie until picked up."""
     p_parked, p_riding = chance(cfg.falls_per_hour, dt), chance(cfg.ride_falls_per_hour, dt)
     if p_parked <= 0 and p_riding <= 0:
         return
-    f, seed = sim.fleet, sim.config.seed
     rows = rows[(f.alerts[rows] & _FELL) == 0]
     riding = f.riding[rows]
     u, _ = uniform2(seed, f.uid[rows], t, _FALL)
@@ -114,12 +109,12 @@ def _falls(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: flo
     f.speed[rows[riding]] = 0.0
     f.stop_until[rows[riding]] = np.maximum(f.stop_until[rows[riding]], until[riding])
     for i in rows:
-        _wake(sim, int(i), t)
-        raise_alert(f, int(i), 2 if f.locked[i] else 4, t, sim.bus)
+        _wake(f, int(i), t)
+        raise_alert(f, int(i), 2 if f.locked[i] else 4, t, bus)
 
 
 def _illegal_moving(
-    sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: float
+    f: Fleet, bus: Bus, seed: int, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: float
 ) -> None:
     """A parked vehicle with its alarm armed (locked, or anti-theft on) is moved by someone.
 
@@ -129,7 +124,6 @@ def _illegal_moving(
     p = chance(cfg.illegal_moving_per_hour, dt)
     if p <= 0:
         return
-    f, seed = sim.fleet, sim.config.seed
     armed = f.locked[rows] | f.anti_theft[rows]
     rows = rows[armed & ~f.riding[rows] & ((f.alerts[rows] & _MOVED) == 0)]
     u, _ = uniform2(seed, f.uid[rows], t, _MOVING)
@@ -138,13 +132,13 @@ def _illegal_moving(
     z, _ = normal2(seed, f.uid[rows], t, _MOVING_LENGTH)
     f.moving_until[rows] = t + np.ceil(lognormal(ALARM_MEDIAN_S, 1.0, z, *ALARM_S))
     for i in rows:
-        _wake(sim, int(i), t)
-        raise_alert(f, int(i), 1, t, sim.bus)
+        _wake(f, int(i), t)
+        raise_alert(f, int(i), 1, t, bus)
 
 
-def _faults(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: float) -> None:
+def _faults(f: Fleet, bus: Bus, seed: int, cfg: PhysicsConfig, rows: np.ndarray, t: int,
+            dt: float) -> None:
     """A200 fault codes (Appendix 2, reserved ones excepted) clear and appear at their rates."""
-    f, seed = sim.fleet, sim.config.seed
     p_clear = chance(cfg.fault_clear_per_hour, dt)
     with_faults = rows[f.faults[rows] != 0]
     if p_clear > 0 and with_faults.size:
@@ -155,7 +149,7 @@ def _faults(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: fl
             have = with_faults[(f.faults[with_faults] & FAULT_BITS[code]) != 0]
             u, _ = uniform2(seed, f.uid[have], t, _FAULT_CLEAR ^ n)
             for i in have[u < p_clear]:
-                clear_fault(f, int(i), code, t, sim.bus)
+                clear_fault(f, int(i), code, t, bus)
     p = chance(cfg.faults_per_hour, dt)
     if p <= 0:
         return
@@ -163,21 +157,20 @@ def _faults(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int, dt: fl
     hit = u < p
     codes = _RAISED_INDEX[(which[hit] * len(RAISED_FAULTS)).astype(np.int64)]
     for i, n in zip(rows[hit], codes, strict=True):
-        raise_fault(f, int(i), FAULT_CODES[n], t, sim.bus)
+        raise_fault(f, int(i), FAULT_CODES[n], t, bus)
 
 
-def dormancy(sim: Simulator, cfg: PhysicsConfig, rows: np.ndarray, t: int) -> None:
+def dormancy(f: Fleet, cfg: PhysicsConfig, rows: np.ndarray, t: int) -> None:
     """Locked vehicles left alone for `dormancy_idle_s` fall asleep (commands get 15704)."""
     if cfg.dormancy_idle_s <= 0:
         return
-    f = sim.fleet
     idle = (f.activated[rows] & f.online[rows] & ~f.transport[rows] & ~f.dormant[rows]
             & f.locked[rows] & ~f.riding[rows] & ~f.charging[rows] & ~f.plugged[rows]
             & (t - f.last_active[rows] >= cfg.dormancy_idle_s))
     f.dormant[rows[idle]] = True
 
 
-def _wake(sim: Simulator, row: int, t: float) -> None:
+def _wake(f: Fleet, row: int, t: float) -> None:
     """Motion wakes a dormant IoT and counts as activity."""
-    sim.fleet.dormant[row] = False
-    sim.fleet.last_active[row] = t
+    f.dormant[row] = False
+    f.last_active[row] = t

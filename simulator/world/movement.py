@@ -14,16 +14,13 @@ the vehicle's true positions; gps.py turns them into the fixes it reports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.core.draws import normal2, uniform2
+from simulator.core.fleet import Fleet
 from simulator.core.rng import stream_id
 from simulator.world.places import Place
-
-if TYPE_CHECKING:
-    from simulator.core.fleet import Fleet
 
 # Top speed of each speed mode (index: 0 "unification status" rides as Eco, 1 Exercise, 2 Eco,
 # 3 Turbo), km/h; the reference's status example shows 20 km/h in Exercise.

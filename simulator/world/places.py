@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.core.draws import uniform2
+from simulator.core.fleet import Fleet
 from simulator.core.geo import City
+from simulator.core.platforms import Platform
 from simulator.core.rng import stream_id
-
-if TYPE_CHECKING:
-    from simulator.core.fleet import Fleet
-    from simulator.core.platforms import Platform
-    from simulator.sim import Simulator
 
 
 @dataclass(frozen=True)
@@ -146,38 +142,33 @@ _ROW_CONSTANTS = stream_id("row-constants")
 
 
 class Context:
-    """What the tick derives from the simulator and caches: the city numbers of its platforms
-    and per-vehicle constants (how open the sky is where it parks, how good its network is,
-    which minute of the slow round is its turn).
+    """What the tick derives from the world and caches: the city numbers of its platforms and
+    per-vehicle constants (how open the sky is where it parks, how good its network is, which
+    minute of the slow round is its turn).
 
     Both are pure functions of the seed, the platforms and each vehicle's uid, so they are
-    recomputed rather than stored: a snapshot or a reset only has to invalidate them.
+    recomputed rather than stored: a snapshot or a reset only has to `invalidate` them. Vehicles
+    and platforms are only ever appended between two invalidations, so `sync` extends.
     """
 
     def __init__(self, groups: int) -> None:
         self.groups = groups
-        self._fleet: Fleet | None = None
-        self._seed = 0
-        self._platforms: list[Platform] | None = None
+        self.invalidate()
+
+    def invalidate(self) -> None:
         self._n_platforms = 0
         self.geo = Geo([])
         self.sky = np.zeros(0)  # mean visible satellites, 6-13
         self.signal_base = np.zeros(0)  # mean network signal, 12-28
         self.group = np.zeros(0, dtype=np.int8)  # the minute of its turn in the slow round
 
-    def sync(self, sim: Simulator) -> None:
-        f, seed = sim.fleet, sim.config.seed
-        if f is not self._fleet or seed != self._seed or len(f) < len(self.sky):
-            self._fleet, self._seed = f, seed
-            self.sky = self.signal_base = np.zeros(0)
-            self.group = np.zeros(0, dtype=np.int8)
+    def sync(self, f: Fleet, seed: int, platforms: list[Platform]) -> None:
         if len(self.sky) < len(f):
             uid = f.uid[len(self.sky):]
             u1, u2 = uniform2(seed, uid, 0, _ROW_CONSTANTS)
             self.sky = np.concatenate([self.sky, 6.0 + 7.0 * u1])
             self.signal_base = np.concatenate([self.signal_base, 12.0 + 16.0 * u2])
             self.group = np.concatenate([self.group, (uid % self.groups).astype(np.int8)])
-        platforms = sim.platform_list
-        if platforms is not self._platforms or len(platforms) != self._n_platforms:
-            self._platforms, self._n_platforms = platforms, len(platforms)
+        if len(platforms) != self._n_platforms:
+            self._n_platforms = len(platforms)
             self.geo = Geo([pl.city for pl in platforms])

@@ -6,10 +6,10 @@ brings a rider, who gets on after a few seconds, rides for a log-normal duration
 PhysicsConfig.ride_median_s, 1 min - 3 h), brakes to a stop PARK_LEAD_S before the end, and
 locks. With riders off, unlocked vehicles stay parked unless a ride is started explicitly.
 
-Interface used by the control plane and scenarios:
-- start_ride(sim, row, seconds=None): a rider gets on the unlocked vehicle `row` and rides for
-  `seconds` of virtual time (None: drawn), then parks and locks at exactly that time.
-- end_ride(sim, row): the rider parks and locks now.
+Interface used by the control plane and scenarios (through the world engine, engine.World):
+- start_ride(env, cfg, row, seconds=None): a rider gets on the unlocked vehicle `row` and rides
+  for `seconds` of virtual time (None: drawn), then parks and locks at exactly that time.
+- end_ride(env, row): the rider parks and locks now.
 
 A ride lives in fleet columns (riding, ride_end, stop_until, cruise, heading...), so it survives
 a snapshot; the exact-time lock is a timer, and the world's 1 s step locks any ride past its end
@@ -19,18 +19,17 @@ whose timer is gone (after a snapshot load).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.core import vehicle
 from simulator.core.draws import lognormal, normal2, uniform2
+from simulator.core.env import Env
 from simulator.core.errors import SimError
-from simulator.core.events import STATUS, Event
+from simulator.core.events import STATUS, Bus, Event
+from simulator.core.fleet import Fleet
 from simulator.core.rng import stream_id
-
-if TYPE_CHECKING:
-    from simulator.sim import Simulator
+from simulator.world.config import PhysicsConfig
 
 RIDE_SIGMA, RIDE_S = 0.65, (60.0, 3 * 3600.0)
 MOUNT_S = (4.0, 15.0)  # from the unlock to the first pedal stroke
@@ -41,54 +40,54 @@ _RIDE = stream_id("rider-ride")
 _MOUNT = stream_id("rider-mount")
 
 
-def start_ride(sim: Simulator, row: int, seconds: float | None = None) -> None:
-    f = sim.fleet
+def start_ride(env: Env, cfg: PhysicsConfig, row: int, seconds: float | None = None) -> None:
+    f = env.fleet
     if f.locked[row]:
         raise SimError("type", "a rider can only ride an unlocked vehicle")
     if f.transport[row] or not f.activated[row]:
         raise SimError("type", "a rider cannot ride a vehicle that is powered off or inactive")
     if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
         raise SimError("seconds", "must be a number of seconds > 0")
-    now = sim.clock.now
-    _get_on(sim, row, now, seconds)
+    now = env.clock.now
+    _get_on(f, env.seed, cfg, row, now, seconds)
     end = float(f.ride_end[row])
-    sim.call_at(end, lambda: _end_if_due(sim, row, end))
+    env.timers.call_at(end, lambda: _end_if_due(env, row, end))
 
 
-def end_ride(sim: Simulator, row: int) -> None:
-    _park_and_lock(sim, row, sim.clock.now)
+def end_ride(env: Env, row: int) -> None:
+    _park_and_lock(env.fleet, env.bus, row, env.clock.now)
 
 
-def on_event(sim: Simulator, event: Event) -> None:
-    """Bus listener: an unlock brings a rider (riders on)."""
-    if (sim.config.riders and event.kind == STATUS and event.data.get("reason") == "unlock"
-            and not sim.fleet.locked[event.row] and not sim.fleet.riding[event.row]):
-        start_ride(sim, event.row)
+def on_event(env: Env, cfg: PhysicsConfig, event: Event) -> None:
+    """Bus listener (while riders are on): an unlock brings a rider."""
+    if (event.kind == STATUS and event.data.get("reason") == "unlock"
+            and not env.fleet.locked[event.row] and not env.fleet.riding[event.row]):
+        start_ride(env, cfg, event.row)
 
 
-def tick(sim: Simulator, t: int) -> None:
+def tick(env: Env, cfg: PhysicsConfig, t: int) -> None:
     """Second `t` of every ride: brake to park near the end, lock at the end."""
-    f = sim.fleet
+    f = env.fleet
     rows = np.flatnonzero(f.riding)
     if not rows.size:
         return
     end = f.ride_end[rows]
     for i in rows[end <= 0]:  # riding without a ride (set from outside): a rider takes it on
-        _get_on(sim, int(i), float(t), None)
+        _get_on(f, env.seed, cfg, int(i), float(t), None)
     end = f.ride_end[rows]
     parking = rows[end - PARK_LEAD_S <= t]
     f.stop_until[parking] = np.maximum(f.stop_until[parking], f.ride_end[parking])
     for i in rows[end <= t]:
-        _park_and_lock(sim, int(i), t)
+        _park_and_lock(f, env.bus, int(i), t)
 
 
-def _get_on(sim: Simulator, row: int, now: float, seconds: float | None) -> None:
-    f, seed = sim.fleet, sim.config.seed
+def _get_on(f: Fleet, seed: int, cfg: PhysicsConfig, row: int, now: float,
+            seconds: float | None) -> None:
     uid, key = f.uid[row:row + 1], round(now * 1000)
     z_length, z_cruise = normal2(seed, uid, key, _RIDE)
     u_mount, _ = uniform2(seed, uid, key, _MOUNT)
     if seconds is None:  # whole seconds: a ride begun on the second ends on one
-        seconds = float(np.ceil(lognormal(sim.config.physics.ride_median_s, RIDE_SIGMA,
+        seconds = float(np.ceil(lognormal(cfg.ride_median_s, RIDE_SIGMA,
                                           z_length, *RIDE_S)[0]))
     f.riding[row] = True
     f.ride_end[row] = now + seconds
@@ -99,17 +98,16 @@ def _get_on(sim: Simulator, row: int, now: float, seconds: float | None) -> None
     f.last_active[row] = now
 
 
-def _end_if_due(sim: Simulator, row: int, end: float) -> None:
-    f = sim.fleet
+def _end_if_due(env: Env, row: int, end: float) -> None:
+    f = env.fleet
     if row < len(f) and f.riding[row] and f.ride_end[row] == end:
-        _park_and_lock(sim, row, sim.clock.now)
+        _park_and_lock(f, env.bus, row, env.clock.now)
 
 
-def _park_and_lock(sim: Simulator, row: int, t: float) -> None:
-    f = sim.fleet
+def _park_and_lock(f: Fleet, bus: Bus, row: int, t: float) -> None:
     f.riding[row] = False
     f.speed[row] = 0.0
     f.current_power[row] = 0.0
     f.ride_end[row] = 0.0
     f.heading[row] = -1
-    vehicle.rider_lock(f, row, t, sim.bus)
+    vehicle.rider_lock(f, row, t, bus)

@@ -1,4 +1,5 @@
-"""`python -m simulator.server.openapi`: regenerate vendor.json and control.json from their builders."""
+"""`python -m simulator.server.openapi`: regenerate vendor.json and control.json from their
+builders."""
 
 from simulator.server.openapi import main
 

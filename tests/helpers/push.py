@@ -15,7 +15,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from simulator.push.dispatcher import DISPATCHER, Dispatcher
+from simulator.push.dispatcher import Dispatcher
+from simulator.server.keys import DISPATCHER
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
 
 PUSH_PATH = "/hook/v2/vehicle/"

@@ -1,5 +1,9 @@
-"""Where a run happens, wired up: an in-process simulator served on loopback, or a running one
-at a base URL; a push receiver unless the partner's callback is given; the event log; replay.
+"""Where a scenario run happens, wired up: an in-process simulator served on loopback, or a
+running one at a base URL; a push receiver unless the partner's callback is given; the event
+log; replay. (`segway-sim scenario` plays and replays through here.)
+
+It lives with the server because it starts one: the scenario library (simulator.scenarios) only
+ever drives a server through its URLs, so the dependency points one way, server -> scenarios.
 """
 
 from __future__ import annotations
@@ -8,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.push.dispatcher import DISPATCHER
 from simulator.scenarios.drivers import Driver, HttpDriver, LocalDriver
 from simulator.scenarios.model import Plan
 from simulator.scenarios.receiver import Receiver
@@ -23,6 +26,7 @@ from simulator.scenarios.record import (
 )
 from simulator.scenarios.record import read as read_log
 from simulator.scenarios.runner import Pacing, Result, Run, Watcher
+from simulator.server.keys import DISPATCHER
 from simulator.server.runner import Running, start
 from simulator.sim import Config, Simulator
 from simulator.world.physics import PhysicsConfig

@@ -1,7 +1,9 @@
-"""The speed work changes nothing on the wire: the fast path answers as the routed way does.
+"""Wire details of the vendor surface that no single operation owns.
 
-Vendor requests skip aiohttp's router and middlewares (simulator/server/fastpath.py); a request
-with `Expect: 100-continue` takes the routed way, so the same request can be compared both ways.
+`Expect: 100-continue` (aiohttp answers the interim 100 before the handler runs) changes nothing
+in the answer or the journal; paths match as aiohttp's router matches them, with JSON 404/405
+bodies; opIds are fresh UUIDs; the quick read of a plain `iotCode=<digits>` query string agrees
+with the full parse.
 """
 
 from __future__ import annotations
@@ -10,50 +12,23 @@ import uuid
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from conftest import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
+from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
 from simulator.core.params import only_imei, query_params
-from simulator.server import fastpath, loops, vendor, wire
-from simulator.server.app import create_app
+from simulator.server import loops, wire
 from simulator.sim import Simulator
+from tests.helpers.vendor import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
 
-ROUTED = {"Expect": "100-continue"}  # a header aiohttp's router handles: the routed way
+CONTINUE = {"Expect": "100-continue"}
 BODIES: dict[str, Any] = {
     "unlock": {"iotCode": EXAMPLE_IMEI},
     "sound": {"iotCode": EXAMPLE_IMEI, "controlType": 2},
     "setting/speed-mode": {"iotCode": EXAMPLE_IMEI, "speedMode": 2},
     "anti-theft": {"iotCode": EXAMPLE_IMEI, "controlType": 9},  # 15004
 }
-
-
-def test_every_vendor_route_but_the_token_has_a_fast_way(sim: Simulator) -> None:
-    app = create_app(sim, pace=False)
-    assert fastpath.installed(app)
-    assert set(vendor.FAST) == {(m, p) for m, p, _, op in vendor.ROUTES if op != "token"}
-
-
-async def test_vendor_requests_skip_the_middlewares_unless_routed(sim: Simulator) -> None:
-    app = create_app(sim, pace=False)
-    seen: list[str] = []
-
-    @web.middleware
-    async def spy(request: web.Request, handler: Any) -> web.StreamResponse:
-        seen.append(request.path)
-        return await handler(request)
-
-    app.middlewares.append(spy)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        fast = await call(client, "status", AUTH, iotCode=EXAMPLE_IMEI)
-        assert fast[2]["code"] == 0 and seen == []
-        routed = await call(client, "status", {**AUTH, **ROUTED}, iotCode=EXAMPLE_IMEI)
-        assert routed[2]["code"] == 0 and seen == [VENDOR_PATHS["status"]]
-        resp = await client.get("/_sim/health")
-        assert resp.status == 200 and seen[-1] == "/_sim/health"
 
 
 async def call(client: TestClient, op: str, headers: dict[str, str], body: Any = None,
@@ -66,43 +41,45 @@ async def call(client: TestClient, op: str, headers: dict[str, str], body: Any =
     return resp.status, resp.headers.get("Content-Type", ""), await resp.json()
 
 
-def same_answer(fast: tuple[int, str, dict[str, Any]], routed: tuple[int, str, dict[str, Any]]
-                ) -> None:
-    assert fast[:2] == routed[:2]
-    assert list(fast[2]) == list(routed[2])  # the same fields, in the same order
-    assert {k: v for k, v in fast[2].items() if k not in ("opId", "resId")} == \
-        {k: v for k, v in routed[2].items() if k not in ("opId", "resId")}
+def same_answer(plain: tuple[int, str, dict[str, Any]],
+                expecting: tuple[int, str, dict[str, Any]]) -> None:
+    assert plain[:2] == expecting[:2]
+    assert list(plain[2]) == list(expecting[2])  # the same fields, in the same order
+    assert {k: v for k, v in plain[2].items() if k not in ("opId", "resId")} == \
+        {k: v for k, v in expecting[2].items() if k not in ("opId", "resId")}
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(op=st.sampled_from(["status", "location", "battery-info", "bluetooth-key"]),
-       n=st.integers(0, 19), token=st.sampled_from(["good", "bad", "none"]),
-       realtime=st.sampled_from([None, "true", "no", "maybe"]))
-async def test_queries_answer_the_same_both_ways(client: TestClient, sim: Simulator, op: str,
-                                                 n: int, token: str, realtime: str | None
-                                                 ) -> None:
-    headers = {"good": AUTH, "bad": {"Authorization": "bearer nope"}, "none": {}}[token]
-    query = {"iotCode": sim.fleet.imeis[n]}
-    if realtime is not None and op == "location":
-        query["realTimeLocation"] = realtime
-    fast = await call(client, op, headers, **query)
-    routed = await call(client, op, {**headers, **ROUTED}, **query)
-    same_answer(fast, routed)
+def same_record(sim: Simulator) -> None:
     first, second = sim.requests.select()[-2:]
+    assert list(first) == list(second)
     assert {k: v for k, v in first.items() if k not in ("opId", "latencyMs", "seq")} == \
         {k: v for k, v in second.items() if k not in ("opId", "latencyMs", "seq")}
 
 
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(op=st.sampled_from(["status", "location", "battery-info", "bluetooth-key"]),
+       n=st.integers(0, 19), token=st.sampled_from(["good", "bad", "none"]),
+       realtime=st.sampled_from([None, "true", "no", "maybe"]))
+async def test_queries_answer_the_same_with_expect_continue(
+        client: TestClient, sim: Simulator, op: str, n: int, token: str, realtime: str | None
+) -> None:
+    headers = {"good": AUTH, "bad": {"Authorization": "bearer nope"}, "none": {}}[token]
+    query = {"iotCode": sim.fleet.imeis[n]}
+    if realtime is not None and op == "location":
+        query["realTimeLocation"] = realtime
+    plain = await call(client, op, headers, **query)
+    expecting = await call(client, op, {**headers, **CONTINUE}, **query)
+    same_answer(plain, expecting)
+    same_record(sim)
+
+
 @pytest.mark.parametrize("op", sorted(BODIES))
-async def test_commands_answer_the_same_both_ways(client: TestClient, sim: Simulator,
-                                                  op: str) -> None:
-    fast = await call(client, op, AUTH, BODIES[op])
-    routed = await call(client, op, {**AUTH, **ROUTED}, BODIES[op])
-    same_answer(fast, routed)
-    first, second = sim.requests.select()[-2:]
-    assert first["params" if "params" in first else "detail"] == \
-        second["params" if "params" in second else "detail"]
+async def test_commands_answer_the_same_with_expect_continue(client: TestClient, sim: Simulator,
+                                                             op: str) -> None:
+    plain = await call(client, op, AUTH, BODIES[op])
+    expecting = await call(client, op, {**AUTH, **CONTINUE}, BODIES[op])
+    same_answer(plain, expecting)
+    same_record(sim)
 
 
 async def test_paths_match_as_the_router_matches_them(client: TestClient) -> None:

@@ -227,8 +227,8 @@ class Operations:
         row = self.fleet.find(imei)
         if row is None:
             raise VendorError(15102, f"no vehicle {imei}")
-        if self.fleet.platform[row] != platform.index:
-            owner = self.platform_list[int(self.fleet.platform[row])].code
+        if self.fleet.platform.item(row) != platform.index:
+            owner = self.platform_list[self.fleet.platform.item(row)].code
             raise VendorError(15103, f"{imei} belongs to {owner}")
         return row
 

@@ -17,37 +17,40 @@ FULL_RANGE_M = {1: 70_000, 2: 60_000, 3: 45_000}
 def remaining_range(fleet: Fleet, i: int) -> int:
     """In the vendor's unit of 10 m (1230 means 12.3 km)."""
     # Mode 0 ("unification status", status push table) has no range of its own: Eco's.
-    full = FULL_RANGE_M.get(int(fleet.speed_mode[i]), FULL_RANGE_M[2])
-    return round(float(fleet.power[i]) / 100.0 * full / 10.0)
+    full = FULL_RANGE_M.get(fleet.speed_mode.item(i), FULL_RANGE_M[2])
+    power: float = fleet.power.item(i)
+    return round(power / 100.0 * full / 10.0)
 
 
+# `column.item(i)` is the Python value of one cell without a numpy scalar in between: the same
+# value as bool()/int()/float() of `column[i]`, about 2 µs less per status answer (docs/speed.md).
 def status(fleet: Fleet, i: int) -> dict[str, Any]:
     return {
         "iotCode": fleet.imeis[i],
-        "online": bool(fleet.online[i]),
-        "locked": bool(fleet.locked[i]),
-        "lockVoltage": int(fleet.lock_voltage[i]),
-        "networkSignal": int(fleet.network_signal[i]),
-        "charging": bool(fleet.charging[i]),
-        "powerPercent": round(float(fleet.power[i])),
-        "speedMode": int(fleet.speed_mode[i]),
-        "speed": round(float(fleet.speed[i])),
-        "odometer": round(float(fleet.odometer[i])),
+        "online": fleet.online.item(i),
+        "locked": fleet.locked.item(i),
+        "lockVoltage": fleet.lock_voltage.item(i),
+        "networkSignal": fleet.network_signal.item(i),
+        "charging": fleet.charging.item(i),
+        "powerPercent": round(fleet.power.item(i)),
+        "speedMode": fleet.speed_mode.item(i),
+        "speed": round(fleet.speed.item(i)),
+        "odometer": round(fleet.odometer.item(i)),
         "remainingRange": remaining_range(fleet, i),
-        "totalRidingSecs": round(float(fleet.riding_secs[i])),
-        "statusUtcTime": int(fleet.status_time[i]),
+        "totalRidingSecs": round(fleet.riding_secs.item(i)),
+        "statusUtcTime": fleet.status_time.item(i),
     }
 
 
 def location(fleet: Fleet, i: int) -> dict[str, Any]:
     return {
         "iotCode": fleet.imeis[i],
-        "latitude": round(float(fleet.lat[i]), 6),
-        "longitude": round(float(fleet.lon[i]), 6),
-        "satelliteNumber": int(fleet.satellites[i]),
-        "hdop": round(float(fleet.hdop[i]), 2),
-        "altitude": round(float(fleet.altitude[i]), 1),
-        "gpsUtcTime": int(fleet.gps_time[i]),
+        "latitude": round(fleet.lat.item(i), 6),
+        "longitude": round(fleet.lon.item(i), 6),
+        "satelliteNumber": fleet.satellites.item(i),
+        "hdop": round(fleet.hdop.item(i), 2),
+        "altitude": round(fleet.altitude.item(i), 1),
+        "gpsUtcTime": fleet.gps_time.item(i),
     }
 
 

@@ -41,26 +41,26 @@ OPERATIONS = QUERIES + COMMANDS
 Guard = tuple[Callable[[Fleet, int], bool], int, str]
 
 # Every operation: an inactive vehicle has nothing to report or obey.
-_INACTIVE: Guard = (lambda f, i: not f.activated[i], 15300, "not activated")
+_INACTIVE: Guard = (lambda f, i: not f.activated.item(i), 15300, "not activated")
 # What must hold to reach the device at all (commands, and a real-time location query).
 _REACHABLE: tuple[Guard, ...] = (
     _INACTIVE,
-    (lambda f, i: bool(f.transport[i]), 15301, "transport mode (whole-shutdown)"),
-    (lambda f, i: not f.online[i], 15301, "offline"),
+    (lambda f, i: f.transport.item(i), 15301, "transport mode (whole-shutdown)"),
+    (lambda f, i: not f.online.item(i), 15301, "offline"),
 )
 # Every command, in this order (see docs/errors.md).
 _COMMAND_GUARDS: tuple[Guard, ...] = (
     *_REACHABLE,
-    (lambda f, i: bool(f.upgrading[i]), 15500, "upgrading"),
-    (lambda f, i: bool(f.dormant[i]), 15704, "dormant"),
+    (lambda f, i: f.upgrading.item(i), 15500, "upgrading"),
+    (lambda f, i: f.dormant.item(i), 15704, "dormant"),
 )
 _SPECIFIC: dict[str, tuple[Guard, ...]] = {
-    "location": ((lambda f, i: not f.has_fix[i], 15400, "no GPS fix since power-on"),),
-    "battery-cover": ((lambda f, i: bool(f.locked[i]), 15635, "vehicle is locked"),),
-    "mech-lock": ((lambda f, i: not f.has_mech_lock[i], 15705, "vehicle has no mech lock"),),
+    "location": ((lambda f, i: not f.has_fix.item(i), 15400, "no GPS fix since power-on"),),
+    "battery-cover": ((lambda f, i: f.locked.item(i), 15635, "vehicle is locked"),),
+    "mech-lock": ((lambda f, i: not f.has_mech_lock.item(i), 15705, "vehicle has no mech lock"),),
     "setting/interval": (
         (
-            lambda f, i: int(f.firmware[i]) < INTERVAL_MIN_FIRMWARE,
+            lambda f, i: f.firmware.item(i) < INTERVAL_MIN_FIRMWARE,
             15707,
             "firmware lacks interval setting",
         ),

@@ -62,15 +62,18 @@ def live(seed: int, advance: Advance, vehicles: int = 30) -> tuple[Simulator, li
     sim.bus.subscribe(seen.append)
     start = sim.clock.now
 
-    def unlock(*rows: int) -> None:
+    def command(op: str, params: dict[str, int], *rows: int) -> None:
         for row in rows:
             with contextlib.suppress(VendorError):  # offline or dormant by chance, every run alike
-                sim.vendor.execute(row, "unlock", {})
+                sim.vendor.execute(row, op, params)
+
+    def unlock(*rows: int) -> None:
+        command("unlock", {}, *rows)
 
     requests: list[tuple[float, Callable[[], None]]] = [
         *((17.0 * n, lambda row=row: unlock(row)) for n, row in enumerate(range(0, 24, 2))),
         (600.5, lambda: sim.world.charger(1, True)),
-        (900.25, lambda: sim.vendor.execute(3, "setting/switch", {"speedLimit": 12})),
+        (900.25, lambda: command("setting/switch", {"speedLimit": 12}, 3)),
         (1500.0, lambda: unlock(5)),
         (2400.75, lambda: unlock(7)),
         (3000.0, lambda: sim.world.charger(1, False)),

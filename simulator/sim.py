@@ -85,7 +85,10 @@ class Simulator:
         self.tokens = Tokens(self.streams.generator("tokens"), lifetime=cfg.token_lifetime)
         self.inflight = InFlight()
         self.faults = FaultRules(self.streams.generator("faults"))
-        self.vendor = self.operations()
+        self.vendor = Operations(tokens=self.tokens, platforms=self.platforms,
+                                 platform_list=self.platform_list, fleet=self.fleet,
+                                 faults=self.faults, inflight=self.inflight, clock=self.clock,
+                                 bus=self.bus)
         self.requests = Journal(cfg.extra.get("journal_size", 10_000))
         self.pushes = Journal(cfg.extra.get("push_journal_size", 10_000))
         self.push_chaos = PushChaos(self.streams.generator("push-chaos"))
@@ -189,12 +192,6 @@ class Simulator:
 
     def platform_of(self, row: int) -> Platform:
         return self.platform_list[int(self.fleet.platform[row])]
-
-    def operations(self) -> Operations:
-        """The vendor operations over the current platforms, tokens, fleet and fault rules."""
-        return Operations(tokens=self.tokens, platforms=self.platforms,
-                          platform_list=self.platform_list, fleet=self.fleet, faults=self.faults,
-                          inflight=self.inflight, clock=self.clock, bus=self.bus)
 
     # -- time -----------------------------------------------------------------------------------
 

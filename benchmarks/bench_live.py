@@ -15,14 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from simulator.core.events import STATUS, Event
 from simulator.server.live import LiveHub
 from simulator.sim import Config, Simulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests.helpers
+from tests.helpers.browser import for_script  # noqa: E402  (the browser the tests drive)
 
 FRAMES = 60
 
@@ -96,7 +101,8 @@ async def browser_side(n: int, seconds: float) -> None:
     mover = asyncio.create_task(move())
     async with async_playwright() as pw:
         context = await pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(), executable_path="/usr/bin/chromium", headless=True,
+            tempfile.mkdtemp(), executable_path=for_script(pw.chromium.executable_path),
+            headless=True,
             viewport={"width": 1600, "height": 1000},
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

@@ -32,7 +32,8 @@ SLOW_CONTROL = ("/_sim/clock", "/_sim/platforms", "/_sim/snapshot", "/_sim/reset
 def schemathesis(spec_url: str, base_url: str, max_examples: int, seed: int,
                  extra: list[str]) -> int:
     if importlib.util.find_spec("schemathesis") is None:
-        print("schemathesis is not installed (pip install schemathesis==4.32.5)",
+        print("schemathesis is not installed: pip install 'segway-sim[fuzz]' "
+              "(or tox -e fuzz)",
               file=sys.stderr)
         return 2
     # The same interpreter's schemathesis, whatever PATH says.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from simulator.scenarios.model import HEALTHY, MIN, FleetSpec, Happen, Patch, Rent, Scenario, Story
 from simulator.scenarios.outcomes import Answers, Pushes, State
+from simulator.world.names import person
 
 SHARE = 0.4
 DOWN, UP = 15 * MIN, 40 * MIN
@@ -28,7 +29,9 @@ def story(s: Story) -> None:
     s.tell(DOWN, f"the cell tower fails: {len(out)} of {s.size} vehicles lose the network")
     for v in out:
         s.at(DOWN + int(s.rng.integers(0, DROP_S)), Happen((v,), "offline"))
-    s.at(20 * MIN, Rent(out[-1], 10 * MIN), "a customer tries to unlock one of them")
+    s.at(20 * MIN, Rent(out[-1], 10 * MIN),
+         f"{person(s.seed, s.scenario.fleet.platform, out[-1])}, a customer, tries to unlock one"
+         " of them")
     s.tell(UP, "the tower is back: they reconnect")
     for v in out:
         s.at(UP + int(s.rng.integers(0, BURST_S)), Happen((v,), "online"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from simulator.scenarios.model import HEALTHY, MIN, FleetSpec, Happen, Patch, Rent, Scenario, Story
 from simulator.scenarios.outcomes import Count, Pushes, State, contains, excludes
+from simulator.world.names import person
 
 KNOCKED, PICKED_UP = 10 * MIN, 40 * MIN
 RIDE, FALL, GET_UP = 5 * MIN, 12 * MIN, 12 * MIN + 20
@@ -27,7 +28,8 @@ def story(s: Story) -> None:
     s.at(KNOCKED, Happen(knocked, "alert", {"code": 2}),
          f"vehicle #{knocked[0]} is knocked over where it stands")
     s.at(PICKED_UP, Happen(knocked, "alert-cleared", {"code": 2}), "... and picked up")
-    s.at(RIDE, Rent(rider[0], 12 * MIN), f"a rider sets off on vehicle #{rider[0]}")
+    s.at(RIDE, Rent(rider[0], 12 * MIN),
+         f"{person(s.seed, s.scenario.fleet.platform, rider[0])} sets off on vehicle #{rider[0]}")
     s.at(FALL, Happen(rider, "alert", {"code": 4}), "the rider falls")
     s.at(GET_UP, Happen(rider, "alert-cleared", {"code": 4}), "... and gets back up")
     s.at(OVERHEAT, Happen(rider, "fault", {"code": "34"}), "its motor overheats (fault 34)")

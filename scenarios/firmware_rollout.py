@@ -21,6 +21,7 @@ from simulator.scenarios.model import (
     Story,
 )
 from simulator.scenarios.outcomes import Answers, Pushes, State
+from simulator.world.names import person
 
 OLD, NEW = "1.3.5", "1.6.0"
 WAVES = (5 * MIN, 25 * MIN)
@@ -42,7 +43,8 @@ def story(s: Story) -> None:
              f"wave {n}: {len(wave)} vehicles start installing {NEW}")
         s.at(start + 2 * MIN, Command(wave, "setting/speed-mode", {"speedMode": 1}),
              "the partner app sends them commands: 15500, device upgrading")
-        s.at(start + 3 * MIN, Rent(wave[0], 5 * MIN), "a customer tries to rent one")
+        s.at(start + 3 * MIN, Rent(wave[0], 5 * MIN),
+             f"{person(s.seed, s.scenario.fleet.platform, wave[0])}, a customer, tries to rent one")
         s.at(done, Happen(wave, "upgrade-end", {"firmware": NEW}),
              f"wave {n} is done: the vehicles reboot")
         s.at(done, Happen(wave, "offline"))

@@ -157,7 +157,9 @@ class Run:
 
     async def _setup(self) -> None:
         plan = self.plan
-        self.t0 = await self.driver.now()
+        # Whole milliseconds, as the push journal's `due` is: a running server's clock has
+        # fractions, and a push at t0 + 600 would otherwise land just before 600.
+        self.t0 = math.floor(await self.driver.now() * 1000) / 1000
         if self.log is not None:
             self.log.begin(plan.scenario.name, plan.seed, plan.size, self.driver.kind)
         base = plan.scenario.fleet.platform

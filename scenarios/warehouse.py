@@ -26,6 +26,7 @@ from simulator.scenarios.model import (
     Story,
 )
 from simulator.scenarios.outcomes import Answers, Pushes, State, Travelled
+from simulator.world.names import person
 
 SHUTDOWN, TRUCK, POWER_ON = 10 * MIN, 40 * MIN, 2 * HOUR
 DEPOT_M = 3000.0
@@ -37,7 +38,9 @@ def story(s: Story) -> None:
     s.at(5 * MIN, Query(batch, "location"), "the partner app notes where they stand")
     s.at(SHUTDOWN, Command(batch, "whole-shutdown"),
          f"the ops crew puts {len(batch)} vehicles into transport mode")
-    s.at(30 * MIN, Rent(batch[0], 10 * MIN), "a customer tries to rent one of them")
+    s.at(30 * MIN, Rent(batch[0], 10 * MIN),
+         f"{person(s.seed, s.scenario.fleet.platform, batch[0])}, a customer, tries to rent one"
+         " of them")
     bearing = s.rng.uniform(0, 2 * math.pi)
     s.tell(TRUCK, "a truck carries them to the depot")
     for v in batch:

@@ -33,7 +33,7 @@ from simulator.core.timers import Timers
 from simulator.push.cadence import Cadence
 from simulator.push.chaos import PushChaos
 from simulator.push.outbox import DEFAULT_QUEUE, Outbox
-from simulator.world import battery
+from simulator.world import battery, places
 from simulator.world.config import PhysicsConfig
 from simulator.world.engine import World
 
@@ -188,6 +188,7 @@ class Simulator:
         rows = f.grow(names)
         f.populate(rows, self.config.seed, platform.index, platform.city, self.clock.now,
                    variety=variety)
+        places.park(f, rows, self.config.seed, platform.city)  # at kerbs and hubs, not scattered
         return rows
 
     def platform_of(self, row: int) -> Platform:

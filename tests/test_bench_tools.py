@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from simulator.cli.bench import SCENARIOS, bench, harness_args
 from simulator.core import readings
 from simulator.sim import Simulator
 from tests.helpers.vendor import AUTH, EXAMPLE_IMEI, VENDOR_PATHS
@@ -74,8 +74,21 @@ def test_the_report_says_whether_each_goal_is_met() -> None:
     assert "- machine: " in text and "benchmarks/bench_rest.py --rounds 1 --out -" in text
 
 
-def test_segway_sim_bench_runs_the_harness() -> None:
-    run = subprocess.run([sys.executable, "-c", "from simulator.cli.main import main; main()",
-                          "bench", "--help"], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert "usage: bench_rest.py" in run.stdout and "--scenarios" in run.stdout
+def test_segway_sim_bench_declares_the_harness_options_and_defaults() -> None:
+    harness = vars(bench_rest.parse([]))
+    ours = bench.make_context("bench", []).params
+    assert set(ours) == set(harness) - {"argv"}
+    assert ours.pop("scenarios") == ",".join(bench_rest.TARGETS) == ",".join(SCENARIOS)
+    assert ours.pop("out") is None and harness["out"] == str(BENCH / "RESULTS.md")  # as --help
+    assert ours == {name: harness[name] for name in ours}
+
+
+def test_segway_sim_bench_passes_the_harness_only_the_options_given() -> None:
+    typed = ["--rounds", "2", "--seconds", "0.5", "--loop", "asyncio", "--quick", "--scenarios",
+             "mix", "--out", "-"]
+    given = harness_args(bench.make_context("bench", list(typed)))  # it consumes its list
+    assert given == typed
+    args = bench_rest.parse(given)
+    assert (args.rounds, args.seconds, args.scenarios, args.loop, args.vehicles) == (
+        1, 3.0, ["mix"], "asyncio", 10_000)  # --quick overrides, as from the harness's own CLI
+    assert harness_args(bench.make_context("bench", [])) == []

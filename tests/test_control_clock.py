@@ -1,4 +1,4 @@
-"""Control plane: health, the clock (advance, speed, pause) and the server's pacer."""
+"""Control plane: health, the clock (advance, to, speed, pause) and the server's pacer."""
 
 from __future__ import annotations
 
@@ -59,6 +59,30 @@ async def test_speed_and_pause(client: TestClient, sim: Simulator) -> None:
                      "speed": 0.5, "paused": True}
 
 
+async def test_to_lives_through_the_time_to_an_instant(client: TestClient,
+                                                       sim: Simulator) -> None:
+    fired: list[float] = []
+    sim.call_at(DEFAULT_START + 2.5, lambda: fired.append(sim.clock.now))
+    clock = await call(client, "POST", "/_sim/clock", {"to": DEFAULT_START + 60})
+    assert clock["now"] == sim.clock.now == DEFAULT_START + 60
+    assert fired == [DEFAULT_START + 2.5]
+    assert (await call(client, "POST", "/_sim/clock", {"to": DEFAULT_START + 60}))["now"] == \
+        DEFAULT_START + 60  # now itself: nothing to live through
+
+
+@HTTP
+@given(offset=st.one_of(st.integers(-3, 600), st.floats(-600, 3_600, allow_nan=False),
+                        st.sampled_from([-1e-6, 0.0, 7 * 86_400.0, 7 * 86_400 + 1e-3])))
+async def test_to_accepts_now_up_to_a_week_ahead(client: TestClient, sim: Simulator,
+                                                 offset: float) -> None:
+    now = sim.clock.now
+    to = now + offset
+    if now <= to <= now + 7 * 86_400:
+        assert (await call(client, "POST", "/_sim/clock", {"to": to}))["now"] == to
+    else:
+        await misuse(client, sim, "POST", "/_sim/clock", {"to": to}, "to")
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"advance": -1}, "advance"),
     ({"advance": "10"}, "advance"),
@@ -71,6 +95,11 @@ async def test_speed_and_pause(client: TestClient, sim: Simulator) -> None:
     ({"paused": 1}, "paused"),
     ({"speed": 2, "advance": -1}, "advance"),  # nothing of a bad request happens
     ({"rewind": 5}, "rewind"),
+    ({"to": DEFAULT_START - 0.5}, "to"),  # before now
+    ({"to": DEFAULT_START + 7 * 86_400 + 1}, "to"),
+    ({"to": DEFAULT_START + 5, "advance": 5}, "to"),
+    ({"to": "tomorrow"}, "to"),
+    ({"paused": False, "to": -1}, "to"),
     ({}, "body"),
     ([{"advance": 1}], "body"),
 ])

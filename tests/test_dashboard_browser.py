@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright.
+"""The dashboard in a real browser: Chromium (tests/helpers/browser.py finds it), headless,
+driven by Playwright.
 
 The simulator runs in the test's event loop on a free loopback port, its clock paused; the test
 moves the world through the page itself (or the control plane) and waits for the DOM to show it.
@@ -14,11 +15,12 @@ import numpy as np
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from simulator.server import rides
 from simulator.server.runner import Running, start
 from simulator.sim import Config, Simulator
+from tests.helpers.browser import executable
 from tests.helpers.vendor import EXAMPLE_IMEI
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -37,8 +39,8 @@ class Browser:
 async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900},
+            str(tmp_path / "profile"), executable_path=executable(pw.chromium.executable_path),
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900},
         )
         page = context.pages[0] if context.pages else await context.new_page()
         got = Browser(page, [], [])
@@ -196,4 +198,146 @@ async def test_fleet_controls_drive_the_control_plane(
     await page.click("button[data-vendor=unlock]")
     await expect(page.locator("#v-result")).to_have_text("unlock → 15302 device response timeout")
     await expect(page.locator("#v-state")).to_have_text("locked")
+    assert browser.errors == []
+
+
+# -- a demo that reads at a glance ------------------------------------------------------------
+
+OUTSIDE = """() => {
+  // Every shown element of the page lies inside the window, and nothing in the figures strip
+  // is cut off by it (the side panel's tabs scroll: their insides may go below).
+  const out = [], strip = document.querySelector('#figures').getBoundingClientRect();
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.getClientRects().length || el.closest('[hidden]') || el.closest('.tab')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5
+        || (el.closest('#figures') && r.bottom > strip.bottom + 0.5)) {
+      out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} ${JSON.stringify(r)}`);
+    }
+  }
+  return out;
+}"""
+
+
+# Vehicles whose icon does not show whole on the map: its centre off the canvas or too near its
+# edge, or under anything drawn over it (the figures strip, the side panel, the legend, the
+# search box, the zoom buttons).
+HIDDEN_VEHICLES = """() => {
+  const map = document.querySelector('#map'), r = map.getBoundingClientRect();
+  const pad = dash.view.iconRadius;
+  return dash.fleet.imeis.filter((imei) => {
+    const p = dash.map.screenOf(imei);
+    return !p || p.x - pad < r.left || p.x + pad > r.right || p.y - pad < r.top
+      || p.y + pad > r.bottom || document.elementFromPoint(p.x, p.y) !== map;
+  });
+}"""
+
+# How much of the map the fleet spans, along its fuller side (1 = edge to edge).
+FILLED = """() => {
+  const r = document.querySelector('#map').getBoundingClientRect();
+  const ps = dash.fleet.imeis.map((imei) => dash.map.screenOf(imei));
+  const span = (k) => Math.max(...ps.map((p) => p[k])) - Math.min(...ps.map((p) => p[k]));
+  return Math.max(span('x') / r.width, span('y') / r.height);
+}"""
+
+
+async def resized(page: Page, width: int, height: int) -> None:
+    """Wait until the map has taken the new viewport's size."""
+    await page.wait_for_function(
+        f"innerWidth === {width} && innerHeight === {height}"
+        " && dash.view.width === document.querySelector('#map').getBoundingClientRect().width"
+        " && dash.view.height === document.querySelector('#map').getBoundingClientRect().height")
+
+
+async def test_nothing_is_clipped_and_the_map_draws_streets_and_icons(
+    browser: Browser, served: tuple[Simulator, Running]
+) -> None:
+    sim, running = served
+    page = await open_dashboard(browser, running.url, len(sim.fleet))
+    await page.fill("#find-imei", EXAMPLE_IMEI)
+    await page.press("#find-imei", "Enter")
+    await expect(page.locator("#v-story")).to_contain_text("Parked at")
+    assert await page.evaluate(HIDDEN_VEHICLES) == []  # finding it did not pan the fitted map
+    for width, height in ((1280, 720), (1920, 1080)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await resized(page, width, height)
+        assert await page.evaluate(OUTSIDE) == [], (width, height)
+        # The map fits the fleet again by itself: every vehicle shows whole in the free part of
+        # the map, the fleet fills it, drawn as icons, not specks.
+        assert await page.evaluate(HIDDEN_VEHICLES) == [], (width, height)
+        assert await page.evaluate(FILLED) > 0.75
+        assert await page.evaluate("dash.view.iconRadius") >= 5
+    # Zoomed in, some are off the map; the fit button brings them all back.
+    await page.click("#zoom-in")
+    await page.click("#zoom-in")
+    assert await page.evaluate(HIDDEN_VEHICLES) != []
+    draws = await page.evaluate("dash.view.draws")
+    await page.click("#zoom-fit")
+    assert await page.evaluate(HIDDEN_VEHICLES) == []
+    await page.wait_for_function(f"dash.view.draws > {draws}")  # the canvas shows the fit
+    # Counts in the narrow figures strip are compact.
+    assert await page.evaluate("[980, 2472, 25828, 100000].map(dash.fmtCount)") == [
+        "980", "2.5k", "26k", "100k"]
+    # The icon of a locked vehicle is its state's colour where the map says it stands.
+    colour = await page.evaluate("""(imei) => {
+        const c = document.querySelector('#map'), p = dash.map.screenOf(imei);
+        const r = c.getBoundingClientRect(), k = c.width / r.width;
+        return Array.from(c.getContext('2d').getImageData(
+          Math.round((p.x - r.left) * k), Math.round((p.y - r.top) * k), 1, 1).data).slice(0, 3);
+    }""", sim.fleet.imeis[5])
+    assert colour == [0x66, 0xBB, 0x6A]
+    # The street grid is drawn, and up close the streets carry the names the panel uses.
+    assert await page.evaluate("dash.view.streetLines") > 20
+    assert await page.evaluate("dash.view.streetNames") == 0
+    await page.evaluate("(imei) => { dash.map.centreOn(imei); dash.view.scale = 2;"
+                        " dash.map.invalidate(); }", EXAMPLE_IMEI)
+    await page.wait_for_function("dash.view.streetNames > 0")
+    story = await page.locator("#v-story").text_content()
+    assert story is not None
+    names = await page.evaluate("dash.fleet.platforms[0].streets.u"
+                                ".concat(dash.fleet.platforms[0].streets.v)")
+    assert any(f"kerb of {name}," in story or f"at {name} /" in story for name in names)
+    assert browser.errors == []
+
+
+async def test_a_ride_tells_its_story_and_leaves_a_trail(
+    browser: Browser, served: tuple[Simulator, Running]
+) -> None:
+    sim, running = served
+    page = await open_dashboard(browser, running.url, len(sim.fleet))
+    # No callback yet: the pushes chart says how to get one; with a callback the hint goes.
+    hint = page.locator("#hint-pushes")
+    await expect(hint).to_be_visible()
+    await expect(hint).to_contain_text("start with --callback or run segway-sim listen")
+
+    row = sim.fleet.find(EXAMPLE_IMEI)
+    assert row is not None
+    await page.fill("#find-imei", EXAMPLE_IMEI)
+    await page.press("#find-imei", "Enter")
+    await expect(page.locator("#v-model")).to_have_text("Segway E-bike A200")
+    power = round(float(sim.fleet.power[row]))
+    await expect(page.locator("#v-gauge-text")).to_contain_text(f"{power} %")
+    assert await page.locator("#v-gauge").evaluate("e => e.style.width") == f"{power}%"
+
+    sim.vendor.execute(row, "unlock", {})
+    sim.world.start_ride(row, 900.0)
+    rider = rides.rider_of(sim, row)
+    assert rider
+    await expect(page.locator("#feed li[data-kind=vehicle]").first).to_contain_text(
+        "status unlock · unlocked on")
+    for step in range(1, 6):  # the page sees each step of the ride: the trail grows
+        sim.advance(20)
+        await page.wait_for_function(
+            f"(dash.fleet.trails.get({row}) || {{at: []}}).at.length >= {step}", timeout=WAIT_MS)
+    await expect(page.locator("#v-story")).to_contain_text(f"{rider} is riding it on")
+    await expect(page.locator("#v-state")).to_have_text("riding")
+
+    sim.platforms["A20081"].callback_url = "http://127.0.0.1:9/hooks"
+    sim.advance(1)
+    await expect(hint).to_be_hidden()
+    sim.world.end_ride(row)
+    sim.advance(1)
+    await expect(page.locator("#feed li[data-kind=vehicle]", has_text="status lock").first
+                 ).to_contain_text(f"{rider} parks")
+    await expect(page.locator("#v-story")).to_contain_text(f"{rider} rode it last")
     assert browser.errors == []

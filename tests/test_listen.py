@@ -67,11 +67,25 @@ async def test_one_line_per_push_with_type_imei_key_fields_and_signature_ok(
     assert [r["outcome"] for r in rig.journal()] == ["delivered"] * 3
 
 
-async def test_bad_signatures_are_flagged(rig: Rig, listening: tuple[Listener, Printed]) -> None:
+async def test_a_bad_signature_is_flagged_and_answered_401(
+    rig: Rig, listening: tuple[Listener, Printed]
+) -> None:
     _, printed = listening
     await rig.client.post("/_sim/push-chaos", json={"action": "corrupt", "times": 1})
     await unlock(rig)
-    assert "sig BAD" in printed[0] and "-> 200" in printed[0]
+    assert "sig BAD" in printed[0] and printed[0].endswith("-> 401")
+    assert rig.journal(type="status")[0]["httpStatus"] == 401  # the simulator saw it refused
+
+
+async def test_accept_bad_signatures_answers_200_anyway(
+    rig: Rig, listening: tuple[Listener, Printed]
+) -> None:
+    listener, printed = listening
+    listener.accept_bad_signatures = True
+    await rig.client.post("/_sim/push-chaos", json={"action": "corrupt", "times": 1})
+    await unlock(rig)
+    assert "sig BAD" in printed[0] and printed[0].endswith("-> 200")
+    assert [r["outcome"] for r in rig.journal(type="status")] == ["delivered"]
 
 
 async def test_several_platforms_each_with_its_secret(

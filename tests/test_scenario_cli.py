@@ -18,16 +18,20 @@ from simulator.sim import Config
 from simulator.testing.plugin import ServerThread
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["scenario", *args])
+def run(*args: str, columns: int = 80) -> Result:
+    return CliRunner().invoke(main, ["scenario", *args], env={"COLUMNS": str(columns)})
 
 
-def test_list_shows_the_library() -> None:
+def test_list_shows_the_library_within_80_columns() -> None:
     result = run("--list")
     assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80  # nothing for the terminal to wrap
+    assert len(lines) <= 2 + 3 * len(NAMES)  # each story on a line or two, its facts on one
     for name in NAMES:
-        assert name in result.output
-    assert "Singapore" in result.output and "Amsterdam" in result.output
+        assert any(line.startswith(name + " ") for line in lines), name
+    assert "200 vehicles in Singapore · 1:16:00 · seed 7" in result.output
+    assert "Amsterdam" in result.output
 
 
 def test_a_story_tells_what_happens_and_sums_up(tmp_path: Path) -> None:
@@ -129,7 +133,8 @@ def test_base_url_drives_a_running_simulator(server: ServerThread) -> None:
 
 def test_an_unreachable_simulator_exits_2() -> None:
     result = run("theft", "--base-url", "http://127.0.0.1:9")
-    assert result.exit_code == 2 and "could not be played" in result.output
+    assert result.exit_code == 2
+    assert result.stderr == "Error: cannot reach http://127.0.0.1:9: Connection refused\n"
 
 
 class Partner(BaseHTTPRequestHandler):

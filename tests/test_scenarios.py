@@ -33,7 +33,7 @@ from simulator.scenarios.runner import Pacing
 from simulator.server.runner import start
 from simulator.server.scenario_routes import RUNS, own_url
 from simulator.server.scenario_session import play
-from simulator.sim import Config, Simulator
+from simulator.sim import DEFAULT_START, Config, Simulator
 from tests.helpers.openapi import CONTROL, response_validator
 
 REQUIRED = {"rush-hour", "theft", "battery-depletion", "cellular-outage", "firmware-rollout",
@@ -234,7 +234,9 @@ async def test_as_fast_as_possible_only_yields() -> None:
 
 
 async def test_a_remote_simulator_plays_the_story_and_gets_its_clock_back() -> None:
-    sim = Simulator(Config(seed=2, vehicles=4, paused=False, riders=False))
+    # A running server's clock stands between milliseconds; push times are whole milliseconds.
+    sim = Simulator(Config(seed=2, vehicles=4, paused=False, riders=False,
+                           start=DEFAULT_START + 0.5624673))
     running = await start(sim, pace=False)
     try:
         result = await play(plan(get("theft")), base_url=running.url)

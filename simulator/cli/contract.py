@@ -3,6 +3,9 @@
 The suite is plain pytest (installed as `simulator.contract`); this command passes the target
 options through, adds JUnit XML on request, and prints a readable summary: outcomes by validation
 marker, failures, what did not run against this target and why, and drift from recorded truth.
+A --base-url target is checked first (does it answer, does it give a token), so a wrong target
+is one line rather than a failure per test. pytest is imported here only when the command runs:
+serving needs no pytest.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from simulator.cli.checks import URL, Failed, simulator_at
 
 if TYPE_CHECKING:  # pytest and rich load only when the command runs, not with every CLI call
     import pytest
@@ -41,6 +46,8 @@ class Summary:
         self.deselected: Counter[str] = Counter()
         self.deselected_by_marker: Counter[str] = Counter()
         self.drift: list[dict[str, Any]] = []
+        self.meaning: dict[str, str] = {}  # validation marker -> what it says (the suite's own)
+        self._deselected: list[pytest.Item] = []
 
     @staticmethod
     def _validation(item: pytest.Item) -> str:
@@ -54,6 +61,7 @@ class Summary:
             why = dict(item.user_properties).get("deselected", "deselected (-k/-m)")
             self.deselected[str(why)] += 1
             self.deselected_by_marker[self._validation(item)] += 1
+        self._deselected += items
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
@@ -66,6 +74,19 @@ class Summary:
         if report.when == "call":
             self.drift += [json.loads(str(v)) for k, v in report.user_properties
                            if k == "drift"]
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Take over the suite's plain-text drift and not-run sections: render() shows them as
+        tables, once. (This runs before the terminal summary, where the suite prints them.)"""
+        from simulator.contract.stash import DRIFT
+
+        session.config.stash.get(DRIFT, []).clear()
+        for item in self._deselected:
+            item.user_properties[:] = [p for p in item.user_properties if p[0] != "deselected"]
+        for line in session.config.getini("markers"):
+            name, _, what = str(line).partition(":")
+            if name in VALIDATION:
+                self.meaning[name] = what.strip()
 
 
 def _first_line(report: pytest.TestReport) -> str:
@@ -81,6 +102,7 @@ def render(summary: Summary, target: str, console: Console) -> None:
     for col in ("marker", "passed", "failed", "error", "not run"):
         table.add_column(col, justify="left" if col == "marker" else "right")
     counts: dict[str, Counter[str]] = {m: Counter() for m in (*VALIDATION, "unmarked")}
+    legend = []
     for nodeid, outcome in summary.outcome.items():
         counts[summary.marker.get(nodeid, "unmarked")][outcome] += 1
     for marker, c in counts.items():
@@ -88,7 +110,11 @@ def render(summary: Summary, target: str, console: Console) -> None:
         if sum(c.values()) or not_run:
             table.add_row(marker, str(c["passed"]), _red(c["failed"]), _red(c["error"]),
                           str(not_run))
+            if marker in summary.meaning:
+                legend.append(f"{marker}: {summary.meaning[marker]}")
     console.print(table)
+    for line in legend:  # what the markers mean, under the table (a caption wraps to its width)
+        console.print(line, style="dim", highlight=False)
     if summary.failures:
         failed = Table(title="failures", title_justify="left", show_header=False)
         failed.add_column("test", style="red")
@@ -124,8 +150,9 @@ def _show(value: Any) -> str:
     return text if len(text) < 40 else text[:37] + "..."
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--base-url", envvar="SEGWAY_BASE_URL",
+@click.command(context_settings={"ignore_unknown_options": True},
+               short_help="Check the vendor surface against the mock or the real cloud.")
+@click.option("--base-url", envvar="SEGWAY_BASE_URL", type=URL,
               help="Target (default: an in-process simulator). [env SEGWAY_BASE_URL]")
 @click.option("--client-id", envvar="SEGWAY_CLIENT_ID", help="[env SEGWAY_CLIENT_ID]")
 @click.option("--client-secret", envvar="SEGWAY_CLIENT_SECRET",
@@ -149,9 +176,16 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
              keyword: str | None, pytest_args: tuple[str, ...]) -> None:
     """Check the vendor surface as a client sees it, against the mock or the real cloud.
 
-    Read-only against a live target unless --allow-control / --allow-settings. Extra arguments
-    go to pytest (e.g. -x, -v).
+    Read-only against a live target unless --allow-control / --allow-settings. A live target
+    needs --client-id, --client-secret and --iot-code. Extra arguments go to pytest (e.g. -x, -v).
     """
+    try:
+        import pytest
+    except ImportError:
+        raise Failed("segway-sim contract runs its suite with pytest, which is not installed: "
+                     "pip install 'segway-sim[pytest]'") from None
+    if base_url:
+        check_target(base_url, client_id, client_secret, iot_code, assume_live)
     folder = suite_dir()
     # The CLI has imported faker (a pytest plugin) already: pytest cannot rewrite it, and says so.
     args = [str(folder), "-c", str(folder / "pytest.ini"), "--rootdir", str(folder), "-q",
@@ -167,11 +201,12 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
             args.append(flag)
     if junit_xml:
         args += [f"--junitxml={junit_xml}", "-o", "junit_family=xunit2"]
-    import pytest
     from rich.console import Console
 
     summary = Summary()
     code = pytest.main([*args, *pytest_args], plugins=[summary])
+    if code == pytest.ExitCode.USAGE_ERROR:  # pytest said why on stderr; nothing ran to sum up
+        raise SystemExit(2)
     where = base_url or "in-process simulator"
     console = Console()
     if not console.is_terminal:  # CI logs and pipes: wide enough for the drift table
@@ -180,3 +215,31 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
     if junit_xml:
         click.echo(f"JUnit XML: {junit_xml}")
     raise SystemExit(int(code))
+
+
+def check_target(base_url: str, client_id: str | None, client_secret: str | None,
+                 iot_code: str | None, assume_live: bool) -> None:
+    """The target answers and gives a token to the credentials, or one line says why not."""
+    from http.client import HTTPException
+
+    from simulator.contract.target import Target
+    from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_IMEIS
+
+    mock = simulator_at(base_url) and not assume_live
+    given = {"--client-id": client_id, "--client-secret": client_secret, "--iot-code": iot_code}
+    missing = [flag for flag, value in given.items() if not value]
+    if missing and not mock:
+        envs = ", ".join("SEGWAY_" + flag[2:].replace("-", "_").upper() for flag in missing)
+        raise Failed(f"a live target needs {', '.join(missing)} (or {envs}): the platform's "
+                     "credentials and the IMEI of its named test vehicle")
+    target = Target(base_url.rstrip("/"), client_id or DEMO_CLIENT_ID,
+                    client_secret or DEMO_CLIENT_SECRET, iot_code or DEMO_IMEIS[0], mock,
+                    allow_control=False, allow_settings=False)
+    try:
+        reply = target.token_request()
+    except (OSError, HTTPException) as err:
+        raise Failed(f"{base_url}/oauth/token did not answer: {err}") from None
+    if reply.status != 200 or not isinstance(reply.body, dict) or "access_token" not in reply.body:
+        answer = json.dumps(reply.body) if reply.body is not None else "no body"
+        raise Failed(f"{base_url} gives no token to client_id {target.client_id}: "
+                     f"HTTP {reply.status} {answer[:200]}")

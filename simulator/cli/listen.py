@@ -2,10 +2,11 @@
 
 It answers POST {anything}/v2/vehicle/{status,location,alert,fault,components}, verifies every
 signature with the platform's client secret, prints one line per push, and answers 200 with the
-reference's response body. --fail-rate and --delay make it misbehave so the retry can be seen;
---forward-to relays verified pushes (the same body) to {URL}/v2/vehicle/{type} and answers with
-whatever that receiver answered. Partners verify in their own receiver with
-`from simulator.signing import verify_signature` (standard library only).
+reference's response body, or 401 to a bad signature (as a partner's receiver should;
+--accept-bad-signatures answers 200 anyway). --fail-rate and --delay make it misbehave so the
+retry can be seen; --forward-to relays verified pushes (the same body) to {URL}/v2/vehicle/{type}
+and answers with whatever that receiver answered. Partners verify in their own receiver with
+`from simulator.push.signing import verify_signature` (standard library only).
 """
 
 from __future__ import annotations
@@ -21,27 +22,29 @@ import click
 import numpy as np
 from aiohttp import web
 
+from simulator.cli.checks import PORT, URL, FiniteRange, bind_errors
 from simulator.core.alerts import ALERT_NAMES
 from simulator.core.events import KINDS
 from simulator.push.signing import verify_signature
-from simulator.server.runner import until_signalled
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 __all__ = ["Listener", "listen", "parse_secrets", "verify_signature"]
 
 OK_BODY = {"message": "success", "code": 0}  # the reference's response example
+BAD_SIGNATURE_BODY = {"message": "signature verification failed", "code": 401}
 MAX_BODY = 64 * 1024
 
 
 def parse_secrets(values: tuple[str, ...] | list[str]) -> dict[str | None, str]:
-    """`SECRET` (any platform) or `PLATFORM=SECRET`; none given: the demo platform's."""
+    """`PLATFORM=SECRET`, or a bare `SECRET` for any platform; none given: the demo platform's."""
     out: dict[str | None, str] = {}
     for value in values:
         code, sep, secret = value.partition("=")
         if not sep:
             code, secret = "", value
-        if not secret:
-            raise click.BadParameter(f"{value!r}: expected SECRET or PLATFORM=SECRET")
+        if not secret or (sep and not code):
+            raise click.BadParameter(f"{value!r}: expected PLATFORM=SECRET (or a bare SECRET "
+                                     "for any platform)")
         out[code or None] = secret
     return out or {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET}
 
@@ -83,6 +86,7 @@ class Listener:
     delay: float = 0.0  # wall seconds before each answer
     forward_to: str | None = None
     seed: int | None = None
+    accept_bad_signatures: bool = False
     echo: Callable[[str], None] = click.echo
     _session: aiohttp.ClientSession | None = None
 
@@ -112,7 +116,10 @@ class Listener:
         note = ""
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.fail_rate and self.rng.random() < self.fail_rate:
+        if not ok and not self.accept_bad_signatures:
+            status, body = 401, BAD_SIGNATURE_BODY
+            note = " (not forwarded: bad signature)" if self.forward_to else ""
+        elif self.fail_rate and self.rng.random() < self.fail_rate:
             status, note = 500, " (--fail-rate)"
             body = {"message": "failing on purpose (--fail-rate)", "code": 1}
         elif self.forward_to and ok:
@@ -151,34 +158,44 @@ class Listener:
         return app
 
 
-@click.command()
+@click.command(short_help="Receive, verify and print the simulator's pushes.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--port", default=8090, show_default=True, type=PORT,
               help="Port; 0 picks a free one.")
-@click.option("--secret", "secrets", multiple=True, metavar="[PLATFORM=]SECRET",
-              help="Client secret to verify with, for one platform or (bare) for any; repeat "
-                   "for several platforms. Default: the demo platform A20081's.")
-@click.option("--fail-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--secret", "secrets", multiple=True, metavar="PLATFORM=SECRET",
+              callback=lambda _ctx, _param, values: parse_secrets(values),
+              help=f"Client secret to verify a platform's pushes with; repeat for several "
+                   f"platforms (a bare SECRET serves any platform). Default: the demo platform's, "
+                   f"{DEMO_CLIENT_ID}={DEMO_CLIENT_SECRET}.")
+@click.option("--accept-bad-signatures", is_flag=True,
+              help="Answer 200 to a push whose signature does not verify (default: 401).")
+@click.option("--fail-rate", default=0.0, show_default=True, type=FiniteRange(0, 1),
               help="Answer this share of pushes with 500, to see the simulator retry.")
-@click.option("--delay", default=0.0, show_default=True, type=click.FloatRange(0, 600),
+@click.option("--delay", default=0.0, show_default=True, type=FiniteRange(0, 600),
               help="Wall seconds to wait before answering each push.")
-@click.option("--forward-to", default=None, metavar="URL",
+@click.option("--forward-to", default=None, type=URL,
               help="Relay verified pushes to URL/v2/vehicle/{type} and answer with its status.")
 @click.option("--seed", default=None, type=int, help="Seed of the --fail-rate draws.")
-def listen(host: str, port: int, secrets: tuple[str, ...], fail_rate: float, delay: float,
-           forward_to: str | None, seed: int | None) -> None:
-    """Receive, verify and print the simulator's pushes (point --callback here)."""
-    listener = Listener(parse_secrets(secrets), fail_rate, delay, forward_to, seed)
-    asyncio.run(_run(listener, host, port))
+def listen(host: str, port: int, secrets: dict[str | None, str], accept_bad_signatures: bool,
+           fail_rate: float, delay: float, forward_to: str | None, seed: int | None) -> None:
+    """Receive, verify and print the simulator's pushes (point serve's --callback here).
+
+    Answers 200 to a push that verifies and 401 to one that does not, so the simulator's
+    journal shows the failure as a partner's receiver would cause it.
+    """
+    listener = Listener(secrets, fail_rate, delay, forward_to, seed,
+                        accept_bad_signatures=accept_bad_signatures)
+    with bind_errors():
+        asyncio.run(_run(listener, host, port))
 
 
 async def _run(listener: Listener, host: str, port: int) -> None:
-    runner = web.AppRunner(listener.app(), access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    bound = runner.addresses[0]
+    from simulator.server.runner import serve_app, until_signalled
+
+    running = await serve_app(listener.app(), host, port)
     platforms = ", ".join(code or "any platform" for code in listener.secrets)
-    click.echo(f"listening on http://{bound[0]}:{bound[1]}  (segway-sim serve --callback "
-               f"http://{bound[0]}:{bound[1]})  verifying for: {platforms}")
+    bad = "answered 200 (--accept-bad-signatures)" if listener.accept_bad_signatures else "401"
+    click.echo(f"listening on {running.url}  (segway-sim serve --callback {running.url})  "
+               f"verifying for: {platforms}; a bad signature: {bad}")
     await until_signalled()
-    await runner.cleanup()
+    await running.stop()

@@ -8,6 +8,7 @@ import click
 
 from simulator import __version__
 from simulator.cli.bench import bench
+from simulator.cli.checks import PORT, URL, Failed, FiniteRange, bind_errors
 from simulator.cli.contract import contract
 from simulator.cli.listen import listen
 from simulator.cli.scenario import scenario
@@ -16,24 +17,32 @@ from simulator.server import loops
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
 from simulator.world.physics import PhysicsConfig
 
+LAST_START = 4_102_444_800.0  # 2100-01-01: later than any test needs, well inside every clock
 
-@click.group()
+
+@click.group(name="segway-sim")  # the name CliRunner and `python -m` show, as the script's
 @click.version_option(__version__, prog_name="segway-sim")
 def main() -> None:
     """A high-fidelity simulator of the Segway fleet cloud."""
 
 
-@main.command()
+@main.command(short_help="Serve the vendor API and control plane over a seeded fleet.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--port", default=8080, show_default=True, type=PORT,
+              help="Port; 0 picks a free one.")
 @click.option("--vehicles", default=20, show_default=True, type=click.IntRange(1, 5_000_000),
               help="Fleet size of the demo platform (includes the reference's 3 example IMEIs).")
 @click.option("--seed", default=1, show_default=True, help="Seed of the fleet and of all chance.")
-@click.option("--callback", default=None, help="Push base URL of the demo platform.")
+@click.option("--callback", default=None, type=URL,
+              help="Push base URL of the demo platform (http or https, as the control plane's "
+                   "callbackUrl).")
 @click.option("--speed", default=1.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True), help="Virtual seconds per wall second.")
-@click.option("--start", default=None, type=float,
-              help="Virtual start time, epoch seconds (default: now).")
+              type=FiniteRange(min=0, min_open=True), help="Virtual seconds per wall second.")
+@click.option("--start", default=None, type=FiniteRange(0, LAST_START),
+              help="Virtual start time, epoch seconds up to 2100 (default: now).")
+@click.option("--paused", is_flag=True,
+              help="Start with the clock paused: it moves only by POST /_sim/clock (advance, to) "
+                   "or an unpause, so runs of one seed answer alike whatever the wall time.")
 @click.option("--riders", type=click.Choice(["on", "off"]), default="on", show_default=True,
               help="off: unlocked vehicles stay parked (deterministic tests).")
 @click.option("--physics", "physics_text", default="", metavar="RATES",
@@ -42,16 +51,22 @@ def main() -> None:
 @click.option("--loop", type=click.Choice(loops.CHOICES), default="auto", show_default=True,
               help="Event loop: auto is uvloop when installed (faster), else asyncio.")
 def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,
-          start: float | None, riders: str, physics_text: str, loop: str) -> None:
+          start: float | None, paused: bool, riders: str, physics_text: str, loop: str) -> None:
     """Serve the vendor API and the control plane over a seeded virtual fleet."""
     try:
         physics = PhysicsConfig.parse(physics_text)
     except SimError as err:
-        raise click.BadParameter(str(err), param_hint="--physics") from None
+        raise click.BadParameter(str(err), param_hint="'--physics'") from None
     config = Config(seed=seed, vehicles=vehicles, callback_url=callback, speed=speed,
                     start=float(int(time.time())) if start is None else start,
-                    riders=riders == "on", physics=physics)
-    loops.run(_serve(config, host, port), loop)
+                    paused=paused, riders=riders == "on", physics=physics)
+    try:
+        loops.loop_factory(loop)
+    except ImportError:
+        raise Failed("--loop uvloop: uvloop is not installed (pip install uvloop, or --loop "
+                     "auto)") from None
+    with bind_errors():
+        loops.run(_serve(config, host, port), loop)
 
 
 async def _serve(config: Config, host: str, port: int) -> None:
@@ -67,6 +82,8 @@ async def _serve(config: Config, host: str, port: int) -> None:
         f"  IMEIs: {imeis}\n"
         f"  dashboard: {running.url}/\n"
         f"  control plane: {running.url}/_sim/health   (Ctrl-C stops)"
+        + (f"\n  clock paused at {sim.clock.now:.0f}: POST /_sim/clock "
+           '{"advance": s} or {"to": t} moves it' if sim.clock.paused else "")
     )
     await until_signalled()
     await running.stop()
@@ -77,3 +94,7 @@ main.add_command(contract)  # segway-sim contract (contract.py)
 main.add_command(listen)  # segway-sim listen (listen.py)
 main.add_command(scenario)  # segway-sim scenario (scenario.py)
 main.add_command(bench)  # segway-sim bench (bench.py: benchmarks/bench_rest.py)
+
+
+if __name__ == "__main__":  # python -m simulator.cli.main, as the console script
+    main(prog_name="segway-sim")

@@ -10,16 +10,26 @@ code is 1 if one of them did not happen (2: the run could not be played at all).
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from simulator.cli.checks import URL, Failed, FiniteRange, simulator_at
 
 if TYPE_CHECKING:  # rich and the library load when the command runs, not with every CLI call
     from rich.console import Console
 
     from simulator.scenarios.model import Plan
     from simulator.scenarios.runner import Result, Run
+
+
+class NotPlayed(Failed):
+    """The story could not be played at all (exit 2; 1 says an outcome did not happen)."""
+
+    exit_code = 2
 
 
 def clock_text(seconds: float) -> str:
@@ -96,31 +106,33 @@ def summary(console: Console, result: Result) -> None:
 
 
 def list_library(console: Console) -> None:
+    """Name beside story, the facts under it: fits 80 columns without a cell wrapping word by
+    word (a column per fact did, into 40 lines)."""
     from rich.table import Table
 
     from simulator.scenarios import library
 
-    table = Table(title="scenarios", title_justify="left")
-    table.add_column("name", no_wrap=True)
-    for col in ("story", "fleet", "virtual time", "seed"):
-        table.add_column(col)
+    table = Table(title="scenarios (segway-sim scenario NAME)", title_justify="left",
+                  box=None, padding=(0, 2, 0, 0))
+    table.add_column("name", no_wrap=True, style="bold")
+    table.add_column("story · fleet · virtual time · seed")
     for s in library():
-        table.add_row(s.name, s.description, f"{s.fleet.size} in {s.fleet.city}",
-                      clock_text(s.duration), str(s.seed))
+        table.add_row(s.name, f"{s.description}\n[dim]{s.fleet.size} vehicles in "
+                              f"{s.fleet.city} · {clock_text(s.duration)} · seed {s.seed}[/]")
     console.print(table)
 
 
-@click.command()
+@click.command(short_help="Play a seeded fleet story and check its outcomes.")
 @click.argument("name", required=False)
 @click.option("--list", "show_list", is_flag=True, help="List the library and exit.")
 @click.option("--seed", type=int, default=None, help="Seed of the story (default: its own).")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--speed", type=FiniteRange(min=0, min_open=True), default=None,
               help="Virtual seconds per wall second (default: as fast as possible).")
 @click.option("--vehicles", type=click.IntRange(1, 1_000_000), default=None,
               help="Fleet size (default: the story's own).")
-@click.option("--callback", default=None, metavar="URL",
+@click.option("--callback", default=None, type=URL,
               help="The partner's push URL (default: a receiver of the run's own on loopback).")
-@click.option("--base-url", default=None, metavar="URL",
+@click.option("--base-url", default=None, type=URL,
               help="Drive a running simulator through its control plane instead of an "
                    "in-process one.")
 @click.option("--record", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -130,7 +142,11 @@ def list_library(console: Console) -> None:
 def scenario(name: str | None, show_list: bool, seed: int | None, speed: float | None,
              vehicles: int | None, callback: str | None, base_url: str | None,
              record: str | None, replay: str | None) -> None:
-    """Play a seeded fleet story (NAME from --list, or a .py file with a SCENARIO)."""
+    """Play a seeded fleet story (NAME from --list, or a .py file with a SCENARIO).
+
+    Exit code 0: every expected outcome happened; 1: one did not; 2: the story could not be
+    played (a mistake in the options or the file, an unreachable --base-url).
+    """
     from rich.console import Console
 
     # Soft wrap: lines break where the terminal does, so what is said stays greppable.
@@ -146,12 +162,26 @@ def scenario(name: str | None, show_list: bool, seed: int | None, speed: float |
     from simulator.scenarios.model import plan
 
     try:
-        chosen = plan(get(name), seed, vehicles)
+        story = get(name)
     except UnknownScenario as exc:
-        raise click.BadParameter(str(exc), param_hint="NAME") from None
+        raise click.BadParameter(str(exc), param_hint="'NAME'") from None
+    except Exception as exc:  # the file's own code failed: where, not a traceback
+        raise NotPlayed(f"{name} could not be loaded: {_where(exc, Path(name))}") from None
+    try:
+        chosen = plan(story, seed, vehicles)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--vehicles") from None
+        raise click.BadParameter(str(exc), param_hint="'--vehicles'") from None
+    if base_url and not simulator_at(base_url, NotPlayed):
+        raise NotPlayed(f"{base_url} answers, but not as a segway-sim (GET /_sim/health): "
+                        "--base-url names a running simulator")
     raise SystemExit(_play(console, chosen, speed, callback, base_url, record))
+
+
+def _where(exc: Exception, path: Path) -> str:
+    """The error, and the line of the story's file it came from."""
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+             if Path(f.filename).resolve() == path.resolve()]
+    return f"{type(exc).__name__}: {exc}" + (f" (line {lines[-1]})" if lines else "")
 
 
 def _play(console: Console, plan: Plan, speed: float | None, callback: str | None,
@@ -164,8 +194,8 @@ def _play(console: Console, plan: Plan, speed: float | None, callback: str | Non
                                   record=record, watcher=display))
     except Exception as exc:  # a run that cannot be played: say why, not a traceback
         display.progress.stop()
-        console.print(f"[red]the scenario could not be played:[/] {type(exc).__name__}: {exc}")
-        return 2
+        why = f"{type(exc).__name__}: {exc}"
+        raise NotPlayed(f"the scenario could not be played: {why}") from None
     display.progress.stop()
     summary(console, result)
     if record:
@@ -180,8 +210,7 @@ def _replay(console: Console, path: str) -> int:
     try:
         replayed = asyncio.run(replay(path))
     except LogError as exc:
-        console.print(f"[red]cannot replay:[/] {exc}")
-        return 2
+        raise NotPlayed(f"cannot replay {path}: {exc}") from None
     header = replayed.recorded.header
     console.print(f"replayed {header['scenario']} (seed {header['seed']}, {header['vehicles']} "
                   f"vehicles): {len(replayed.recorded.ops):,} operations")

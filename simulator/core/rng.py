@@ -13,11 +13,13 @@ Two kinds of randomness, both derived from the one seed:
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from faker import Faker
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -78,7 +80,10 @@ class Streams:
         ints = [k if isinstance(k, int) else stream_id(k) for k in keys]
         return np.random.default_rng(np.random.SeedSequence([self.seed, *ints]))
 
-    def faker(self, *keys: str | int) -> Faker:
-        fake = Faker()
-        fake.seed_instance(int(self.generator("faker", *keys).integers(0, 2**63)))
+    def faker(self, locale: str, *keys: str | int) -> Faker:
+        """A Faker of `locale` seeded from the seed and `keys`: the same names every run."""
+        from faker import Faker  # only where names are made: importing it takes a while
+
+        fake = Faker(locale)
+        fake.seed_instance(int(self.generator("faker", locale, *keys).integers(0, 2**63)))
         return fake

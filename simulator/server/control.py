@@ -56,13 +56,28 @@ async def get_clock(request: web.Request) -> web.Response:
 async def post_clock(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     change = (await read_body(request, ClockChange)).values()
+    if "to" in change:
+        _check_clock_target(sim, change)
     if "paused" in change:
         sim.clock.paused = change["paused"]
     if "speed" in change:
         sim.clock.set_speed(change["speed"])
     if "advance" in change:
         sim.advance(change["advance"])
+    if "to" in change:
+        sim.advance_to(change["to"])
     return json_response(sim.clock.to_json())
+
+
+def _check_clock_target(sim: Simulator, change: dict[str, Any]) -> None:
+    now, to = sim.clock.now, change["to"]
+    if "advance" in change:
+        raise SimError("to", "give advance or to, not both")
+    if to < now:
+        raise SimError("to", f"{to} is before the clock's now ({now}): time only moves forward")
+    if to > now + MAX_ADVANCE_S:
+        raise SimError("to", f"{to} is more than {MAX_ADVANCE_S} s (a week) after now ({now}): "
+                             "move the clock in steps")
 
 
 # -- reset and snapshots -----------------------------------------------------------------------

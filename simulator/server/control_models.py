@@ -239,10 +239,14 @@ VehicleEvent = Annotated[
 
 
 class ClockChange(WireModel):
-    """at least one field; applied in the order paused, speed, advance"""
+    """at least one field; applied in the order paused, speed, advance or to"""
 
     advance: float = optional(ge=0, le=MAX_ADVANCE_S, description="virtual seconds to live through "
                                                               "now")
+    # Absolute, so a partner's script names the same instant in every run of a seed, whatever
+    # the wall time it took to get there; the range depends on the clock, checked in the handler.
+    to: float = optional(ge=0, description="virtual epoch seconds to live through to: not before "
+                                           "now, at most a week after it; not with advance")
     speed: float = optional(gt=0, le=MAX_SPEED, description="virtual seconds per wall second")
     paused: bool = optional()
 

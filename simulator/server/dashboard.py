@@ -14,11 +14,12 @@ from typing import Any
 from aiohttp import web
 
 from simulator.core import alerts
-from simulator.server import live
+from simulator.server import live, rides
 from simulator.server.control_state import FLAGS, full_state
 from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.live_frames import state_name
+from simulator.server.rides import Ride
 from simulator.server.wire import json_response
 from simulator.sim import Simulator
 
@@ -30,6 +31,7 @@ CONTENT_TYPES = {
     ".png": "image/png",
 }
 RECENT = 25  # recent pushes and API calls shown in the vehicle panel
+MODEL = "Segway E-bike A200"  # the reference's vehicle: every simulated vehicle is one
 
 
 def _static(name: str) -> web.Response:
@@ -54,8 +56,9 @@ async def asset(request: web.Request) -> web.Response:
     return _static(request.match_info["name"])
 
 
-def vehicle_view(sim: Simulator, row: int) -> dict[str, Any]:
-    """The control plane's full state of one vehicle, its display state, its recent traffic."""
+def vehicle_view(sim: Simulator, row: int, ride: Ride | None = None) -> dict[str, Any]:
+    """The control plane's full state of one vehicle, its display state, its recent traffic,
+    and what the panel tells of it (model, street, rider, story)."""
     view = {k: v for k, v in full_state(sim, row).items() if k not in ("columns", "extras")}
     imei = view["iotCode"]
     pushes = getattr(sim, "pushes", None)
@@ -65,6 +68,11 @@ def vehicle_view(sim: Simulator, row: int) -> dict[str, Any]:
         alertNames={str(code): alerts.ALERT_NAMES[code] for code in view["alerts"]},
         calls=sim.requests.select({"iotCode": imei}, limit=RECENT),
         pushes=pushes.select({"iotCode": imei}, limit=RECENT) if pushes is not None else None,
+        model=MODEL,
+        city=sim.platform_of(row).city.name,
+        street=rides.spot(sim, row, float(sim.fleet.lat[row]), float(sim.fleet.lon[row])).street,
+        rider=rides.rider_of(sim, row),
+        story=rides.story(sim, row, ride),
     )
     return view
 
@@ -76,7 +84,7 @@ async def vehicle_panel(request: web.Request) -> web.Response:
     row = sim.fleet.find(imei)
     if row is None:
         return json_response({"error": f"no vehicle {imei}", "field": "iotCode"}, 404)
-    return json_response(vehicle_view(sim, row))
+    return json_response(vehicle_view(sim, row, request.app[live.HUB].rides.last.get(imei)))
 
 
 def setup(app: web.Application) -> None:

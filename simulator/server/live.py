@@ -31,11 +31,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from simulator.core.events import Event
+from simulator.core.events import STATUS, Event
 from simulator.core.journal import Journal
 from simulator.server import live_frames as lf
 from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
+from simulator.server.rides import Rides
 from simulator.server.wire import json_response
 from simulator.sim import Simulator
 
@@ -63,6 +64,7 @@ FEATURES = {
     "platforms": "/_sim/platforms/{clientId}",
     "scenarios": "/_sim/scenarios",
 }
+Where = tuple[int, float, float, float]  # a vehicle's row, lat, lon and ride end at an event
 
 
 @dataclass(eq=False)  # clients are told apart by identity
@@ -83,7 +85,10 @@ class LiveHub:
         self.stream = uuid.uuid4().hex[:12]
         self.ring: deque[tuple[int, bytes]] = deque(maxlen=ring_size)
         self.seq = 0
-        self.pending: deque[tuple[float, str | None, str, dict[str, Any]]] = deque(maxlen=ring_size)
+        # (t, iotCode, kind, data, where an unlock or lock happened: (row, lat, lon, ride end))
+        self.pending: deque[tuple[float, str | None, str, dict[str, Any], Where | None]] = deque(
+            maxlen=ring_size)
+        self.rides = Rides()
         self.lost = 0  # vehicle events that overflowed `pending` between two frames
         self.framer = lf.Framer()
         self.frame: lf.Frame | None = None
@@ -107,11 +112,16 @@ class LiveHub:
     # -- listening ------------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        imeis = self.sim.fleet.imeis
-        imei = imeis[event.row] if 0 <= event.row < len(imeis) else None
+        fleet = self.sim.fleet
+        imei = fleet.imeis[event.row] if 0 <= event.row < len(fleet.imeis) else None
         if len(self.pending) == self.pending.maxlen:
             self.lost += 1
-        self.pending.append((event.t, imei, event.kind, event.data))
+        where = None
+        # Where a ride begins or ends, now: the names are looked up later, off the world's step.
+        if event.kind == STATUS and event.data.get("reason") in ("unlock", "lock") and imei:
+            row = event.row
+            where = (row, float(fleet.lat[row]), float(fleet.lon[row]), float(fleet.ride_end[row]))
+        self.pending.append((event.t, imei, event.kind, event.data, where))
 
     def activate(self) -> None:
         if not self.subscribed:
@@ -142,10 +152,16 @@ class LiveHub:
             self._generation = self.sim.generation
             self.api.clear()
             self.pushes.clear()
+            self.rides.clear()
             self._append({"kind": "reset", "t": self.sim.clock.now})
         while self.pending:
-            t, imei, kind, data = self.pending.popleft()
-            self._append({"kind": "vehicle", "t": t, "iotCode": imei, "type": kind, "data": data})
+            t, imei, kind, data, where = self.pending.popleft()
+            record = {"kind": "vehicle", "t": t, "iotCode": imei, "type": kind, "data": data}
+            if where is not None and imei is not None:
+                row, lat, lon, end = where
+                record.update(self.rides.note(self.sim, t, row, imei, data["reason"], lat, lon,
+                                              end))
+            self._append(record)
         now = self.sim.clock.now
         for record in self._journal("requests"):
             t = lf.record_time_s(record, now)

@@ -21,9 +21,11 @@ from simulator.core.alerts import ALERT_NAMES, FAULT_CODES
 from simulator.core.errors import MESSAGES
 from simulator.core.events import KINDS
 from simulator.core.fleet import ALERT_BITS, Fleet
+from simulator.core.geo import City
 from simulator.core.vehicle import OPERATIONS
 from simulator.push.chaos import ACTIONS
 from simulator.sim import Simulator
+from simulator.world import names, places
 
 # Display states, in legend order; a vehicle's code is its index here.
 STATES = ("locked", "unlocked", "riding", "low-battery", "charging", "dormant",
@@ -161,8 +163,19 @@ META = {
 }
 
 
+def street_grid(seed: int, city: City) -> dict[str, Any]:
+    """The city's street grid as the map draws it: block and bearing (places.Streets), the
+    names of its lines of constant u and v (from -lines to +lines), its parking hubs (i, j)."""
+    streets = places.STREETS.get(city.name, places.DEFAULT_STREETS)
+    along_u, along_v = names.grid_streets(seed, city)
+    return {"blockM": streets.block_m, "bearingDeg": streets.bearing_deg,
+            "lines": places.grid_lines(city), "u": along_u, "v": along_v,
+            "hubs": places.hubs(seed, city)}
+
+
 def roster_json(sim: Simulator, version: int, features: dict[str, bool] | None = None) -> bytes:
-    """Who is on the map: IMEIs by row, each row's platform, the platforms and their cities.
+    """Who is on the map: IMEIs by row, each row's platform, the platforms, their cities and
+    street grids.
 
     The client secret is there so the page can get a token like a partner app (POST /oauth/token);
     the control plane shows it too: this is a local test double, not a vault.
@@ -172,7 +185,7 @@ def roster_json(sim: Simulator, version: int, features: dict[str, bool] | None =
         city = p.city
         platforms.append({"code": p.code, "clientSecret": p.secret, "callbackUrl": p.callback_url,
                           "city": city.name, "lat": city.lat, "lon": city.lon,
-                          "radiusM": city.radius_m})
+                          "radiusM": city.radius_m, "streets": street_grid(sim.streams.seed, city)})
     return orjson.dumps({
         "version": version,
         "imeis": ",".join(sim.fleet.imeis),

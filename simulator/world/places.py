@@ -5,10 +5,15 @@ grid with its block length and bearing, hills for altitude and climbing, a clima
 temperatures) and the conversions between WGS84 degrees and metres around the city centre. It
 uses the same flat (equirectangular) projection as `Fleet.populate`, which is exact enough for
 discs of a few kilometres.
+
+It also says where riders park (`park`, `park_at_end`): at the kerb of a street of the grid, or
+in one of the city's parking hubs (crossings of the grid, more of them near the centre), never
+scattered between the streets.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -172,3 +177,113 @@ class Context:
         if len(platforms) != self._n_platforms:
             self._n_platforms = len(platforms)
             self.geo = Geo([pl.city for pl in platforms])
+
+
+# -- where riders park: kerbs of the street grid and parking hubs on it ------------------------
+
+KERB_M = 4.0  # a parked vehicle stands this far from its street's centre line
+CROSSING_CLEAR_M = 6.0  # and at least this far along it from a crossing street's centre line
+SPREAD = 0.4  # parked vehicles spread around the centre with this share of the radius as sigma
+HUB_SHARE = 0.35  # share of the parked fleet that stands in a hub at the start
+HUB_SPACING_M = 1600.0  # about one hub per square of this side
+HUB_PATCH_M = 9.0  # radius of a hub's rack area, at a corner of its crossing
+HUB_WALK_M = 120.0  # a rider this close to a hub at the end of a ride parks in it
+_HUB_SITES = stream_id("hub-sites")
+_PARK = stream_id("park-place")
+_PARK_HUB = stream_id("park-hub")
+
+
+def city_place(city: City) -> Place:
+    """The numbers of one city (scalars)."""
+    return Geo([city]).at(np.zeros(1, dtype=np.intp))
+
+
+def grid_lines(city: City) -> int:
+    """How many street lines run each way from the centre line to the service area's edge."""
+    return math.ceil(city.radius_m / STREETS.get(city.name, DEFAULT_STREETS).block_m)
+
+
+@functools.lru_cache(maxsize=64)
+def hubs(seed: int, city: City) -> tuple[tuple[int, int], ...]:
+    """The city's parking hubs for this seed: street crossings (i, j) of its grid, more of
+    them near the centre, where more people ride."""
+    block, radius = STREETS.get(city.name, DEFAULT_STREETS).block_m, city.radius_m
+    n = grid_lines(city)
+    mesh = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1))
+    i, j = mesh[0].ravel(), mesh[1].ravel()
+    r = np.hypot(i, j) * block
+    usable = r <= radius - 2 * block
+    weight = np.exp(-0.5 * (r / (SPREAD * radius)) ** 2) * usable
+    count = min(int(usable.sum()), max(3, round(math.pi * radius**2 / HUB_SPACING_M**2)))
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, _HUB_SITES, stream_id(city.name)])
+    chosen = rng.choice(len(i), size=count, replace=False, p=weight / weight.sum())
+    return tuple(sorted((int(i[k]), int(j[k])) for k in chosen))
+
+
+def _hub_spot(place: Place, hub_ij: np.ndarray, u1: np.ndarray, u2: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Grid (u, v) of a place in a hub's rack: a small disc at the hub's north-east corner."""
+    corner = KERB_M + HUB_PATCH_M  # names.where finds hubs by the same corner
+    r, a = HUB_PATCH_M * np.sqrt(u1), 2 * np.pi * u2
+    return (hub_ij[:, 0] * place.block + corner + r * np.cos(a),
+            hub_ij[:, 1] * place.block + corner + r * np.sin(a))
+
+
+def _kerb(place: Place, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid (u, v) moved to the kerb of the nearest street, on the side it already is."""
+    b = place.block
+    du, dv = u - np.round(u / b) * b, v - np.round(v / b) * b
+    along_v = np.abs(du) <= np.abs(dv)  # nearest street runs along v (a line of constant u)
+    side_u = np.where(du >= 0, 1.0, -1.0)
+    side_v = np.where(dv >= 0, 1.0, -1.0)
+    ku = np.where(along_v, u - du + side_u * KERB_M, u)
+    kv = np.where(along_v, v, v - dv + side_v * KERB_M)
+    # Not in the middle of a crossing: at least CROSSING_CLEAR_M along the kerb from it.
+    clear_v = np.where(np.abs(dv) < CROSSING_CLEAR_M, v - dv + side_v * CROSSING_CLEAR_M, kv)
+    clear_u = np.where(np.abs(du) < CROSSING_CLEAR_M, u - du + side_u * CROSSING_CLEAR_M, ku)
+    return np.where(along_v, ku, clear_u), np.where(along_v, clear_v, kv)
+
+
+def park(fleet: Fleet, rows: np.ndarray, seed: int, city: City) -> None:
+    """Where new vehicles of `city` stand: at kerbs of its streets, a share in its hubs, more
+    of them near the centre. Keyed by (seed, uid): nobody else's place depends on a vehicle."""
+    if not len(rows):
+        return
+    place = city_place(city)
+    uid = fleet.uid[rows]
+    # A normal spread around the centre, cut at the edge (the inverse of its radial law, so
+    # nobody piles up on the edge): r = sigma * sqrt(-2 ln(1 - u (1 - exp(-L^2 / 2 sigma^2)))).
+    u_r, u_a = uniform2(seed, uid, 0, _PARK)
+    sigma, limit = SPREAD * place.radius, place.radius - place.block
+    tail = 1.0 - np.exp(-0.5 * (limit / sigma) ** 2)
+    r = sigma * np.sqrt(-2.0 * np.log1p(-u_r * tail))
+    x, y = r * np.cos(2 * np.pi * u_a), r * np.sin(2 * np.pi * u_a)
+    u, v = _kerb(place, *place.to_grid(x, y))
+    sites = np.asarray(hubs(seed, city), dtype=np.float64).reshape(-1, 2)
+    in_hub, pick = uniform2(seed, uid, 0, _PARK_HUB)
+    to_hub = in_hub < HUB_SHARE
+    if sites.size and to_hub.any():
+        hub = sites[(pick[to_hub] * len(sites)).astype(np.intp)]
+        s1, s2 = uniform2(seed, uid[to_hub], 1, _PARK_HUB)
+        u[to_hub], v[to_hub] = _hub_spot(place, hub, s1, s2)
+    x, y = place.clamp_inside(*place.from_grid(u, v), margin=KERB_M)
+    fleet.lat[rows], fleet.lon[rows] = place.degrees(x, y)
+
+
+def park_at_end(place: Place, seed: int, city: City, uid: int, t: int, x: float, y: float
+                ) -> tuple[float, float]:
+    """Where a rider who stopped at (x, y) metres parks: in a hub a short walk away, else at
+    the kerb where they stand."""
+    u, v = place.to_grid(np.array([x]), np.array([y]))
+    sites = np.asarray(hubs(seed, city), dtype=np.float64).reshape(-1, 2) * place.block
+    if sites.size:
+        d = np.hypot(sites[:, 0] - u[0], sites[:, 1] - v[0])
+        near = int(np.argmin(d))
+        if d[near] <= HUB_WALK_M:
+            s1, s2 = uniform2(seed, np.array([uid]), t, _PARK_HUB)
+            u, v = _hub_spot(place, sites[near:near + 1] / place.block, s1, s2)
+            px, py = place.clamp_inside(*place.from_grid(u, v), margin=KERB_M)
+            return float(px[0]), float(py[0])
+    u, v = _kerb(place, u, v)
+    px, py = place.clamp_inside(*place.from_grid(u, v), margin=KERB_M)
+    return float(px[0]), float(py[0])

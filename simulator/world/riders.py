@@ -26,9 +26,10 @@ from simulator.core import vehicle
 from simulator.core.draws import lognormal, normal2, uniform2
 from simulator.core.env import Env
 from simulator.core.errors import SimError
-from simulator.core.events import STATUS, Bus, Event
+from simulator.core.events import STATUS, Event
 from simulator.core.fleet import Fleet
 from simulator.core.rng import stream_id
+from simulator.world import places
 from simulator.world.config import PhysicsConfig
 
 RIDE_SIGMA, RIDE_S = 0.65, (60.0, 3 * 3600.0)
@@ -55,7 +56,7 @@ def start_ride(env: Env, cfg: PhysicsConfig, row: int, seconds: float | None = N
 
 
 def end_ride(env: Env, row: int) -> None:
-    _park_and_lock(env.fleet, env.bus, row, env.clock.now)
+    _park_and_lock(env, row, env.clock.now)
 
 
 def on_event(env: Env, cfg: PhysicsConfig, event: Event) -> None:
@@ -78,7 +79,7 @@ def tick(env: Env, cfg: PhysicsConfig, t: int) -> None:
     parking = rows[end - PARK_LEAD_S <= t]
     f.stop_until[parking] = np.maximum(f.stop_until[parking], f.ride_end[parking])
     for i in rows[end <= t]:
-        _park_and_lock(f, env.bus, int(i), t)
+        _park_and_lock(env, int(i), t)
 
 
 def _get_on(f: Fleet, seed: int, cfg: PhysicsConfig, row: int, now: float,
@@ -101,13 +102,33 @@ def _get_on(f: Fleet, seed: int, cfg: PhysicsConfig, row: int, now: float,
 def _end_if_due(env: Env, row: int, end: float) -> None:
     f = env.fleet
     if row < len(f) and f.riding[row] and f.ride_end[row] == end:
-        _park_and_lock(f, env.bus, row, env.clock.now)
+        _park_and_lock(env, row, env.clock.now)
 
 
-def _park_and_lock(f: Fleet, bus: Bus, row: int, t: float) -> None:
+def _step_to_the_kerb(env: Env, row: int, t: float) -> None:
+    """The rider wheels the vehicle off the street: to the kerb, or into a hub close by. The
+    fix moves with it (its error stays)."""
+    f = env.fleet
+    city = env.platform_of(row).city
+    place = places.city_place(city)
+    lat, lon = np.array([f.lat[row]]), np.array([f.lon[row]])
+    true_lat, true_lon = lat - f.gps_dn[row] / place.m_lat, lon - f.gps_de[row] / place.m_lon
+    x, y = place.local(true_lat, true_lon)
+    px, py = places.park_at_end(place, env.seed, city, int(f.uid[row]), math.floor(t),
+                                float(x[0]), float(y[0]))
+    f.lat[row] += (py - float(y[0])) / place.m_lat
+    f.lon[row] += (px - float(x[0])) / place.m_lon
+    f.odometer[row] += math.hypot(px - float(x[0]), py - float(y[0]))  # the wheels turn
+
+
+def _park_and_lock(env: Env, row: int, t: float) -> None:
+    f = env.fleet
+    if f.riding[row]:
+        _step_to_the_kerb(env, row, t)
     f.riding[row] = False
     f.speed[row] = 0.0
     f.current_power[row] = 0.0
-    f.ride_end[row] = 0.0
     f.heading[row] = -1
-    vehicle.rider_lock(f, row, t, bus)
+    # The lock is heard while the ride's end is still set: listeners can tell whose ride ended.
+    vehicle.rider_lock(f, row, t, env.bus)
+    f.ride_end[row] = 0.0

@@ -12,7 +12,6 @@
       if (row !== undefined && fleet.platform[row] !== D.view.platform) {
         D.$("#platform").value = String(fleet.platform[row]);
         D.map.setPlatform(fleet.platform[row]);
-        D.map.centreOn(imei);
       }
       D.panel.open(imei);
       showTab("vehicle");
@@ -32,7 +31,7 @@
     const imei = D.$("#find-imei").value.trim();
     if (fleet.row(imei) === undefined) { D.$("#find-imei").select(); return; }
     D.select(imei);
-    D.map.centreOn(imei);
+    D.map.show(imei);
   });
 
   // -- legend: colours, counts, click to hide a state ------------------------------------------
@@ -56,6 +55,12 @@
     const d = e.data || {};
     switch (e.kind) {
       case "vehicle":
+        if (e.type === "status" && e.street) { // a ride begins or ends: who, and where
+          const where = `${e.hub ? "in the hub at" : "on"} ${e.street}`;
+          const who = e.rider ? `${e.rider} ` : "";
+          return d.reason === "unlock" ? `status unlock · ${who}${who ? "gets on" : "unlocked"} ${where}`
+            : `status lock · ${who}${who ? "parks" : "locked"} ${where}`;
+        }
         if (e.type === "status") return `status ${d.reason || ""}`;
         if (e.type === "alert") return `alert ${d.code} ${d.alertStatus ? "disappeared" : "appeared"}`;
         if (e.type === "fault") return `fault ${d.code} ${d.faultStatus ? "cleared" : "appeared"}`;
@@ -103,8 +108,8 @@
   let lastStats = null;
   D.live.on((msg) => {
     if (msg.roster) {
+      drawLegend(lastStats); // first: the map fits the fleet around the legend
       D.controls.onRoster();
-      drawLegend(lastStats);
       if (D.view.selected && fleet.row(D.view.selected) === undefined) D.panel.close();
     }
     if (msg.fleet) D.map.invalidate();

@@ -6,11 +6,19 @@
   const TELEPORT_DEG = 0.005; // farther than ~500 m in one frame: a jump of the clock, no glide
 
   // The fleet as the page knows it: one entry per simulator row, typed arrays like the server's.
+  const TRAIL_POINTS = 48; // positions a riding vehicle's trail keeps
+  const TRAIL_MS = 45000; // how long a trail point takes to fade (wall time)
+  const TRAIL_STEP_DEG = 5e-5; // about 5 m: closer points add nothing to the line
+  const MAX_TRAILS = 1000; // trails kept at once, however many vehicles ride
+
   const fleet = D.fleet = {
     n: 0, roster: -1, imeis: [], index: new Map(), platform: new Uint16Array(0),
     lat: new Float64Array(0), lon: new Float64Array(0), // where each vehicle is going (degrees)
     fromLat: new Float64Array(0), fromLon: new Float64Array(0), // where its glide started
+    heading: new Float32Array(0), // direction of its last move (radians, east = 0, north = pi/2)
     st: new Uint8Array(0), moveStart: 0, platforms: [], states: [], meta: {}, features: {},
+    // row -> {lat: [], lon: [], at: []}: where a riding vehicle has been lately, fading
+    trails: new Map(), TRAIL_MS,
   };
 
   fleet.progress = function (now) {
@@ -22,7 +30,8 @@
 
   function resize(n) {
     for (const [name, Type] of [["lat", Float64Array], ["lon", Float64Array],
-      ["fromLat", Float64Array], ["fromLon", Float64Array], ["st", Uint8Array]]) {
+      ["fromLat", Float64Array], ["fromLon", Float64Array], ["heading", Float32Array],
+      ["st", Uint8Array]]) {
       const next = new Type(n);
       next.set(fleet[name].subarray(0, Math.min(n, fleet[name].length)));
       fleet[name] = next;
@@ -39,8 +48,35 @@
     fleet.states = r.states;
     fleet.meta = r.meta || {};
     fleet.features = r.features || {};
+    fleet.trails.clear();
     resize(fleet.imeis.length);
   }
+
+  // A riding vehicle's new position joins its trail; old points fade and go.
+  function extendTrail(i, lat, lon, now) {
+    let trail = fleet.trails.get(i);
+    if (!trail) {
+      if (fleet.trails.size >= MAX_TRAILS) return;
+      trail = {lat: [], lon: [], at: []};
+      fleet.trails.set(i, trail);
+    }
+    const last = trail.at.length - 1;
+    if (last >= 0 && Math.abs(trail.lat[last] - lat) + Math.abs(trail.lon[last] - lon) < TRAIL_STEP_DEG) {
+      return;
+    }
+    trail.lat.push(lat); trail.lon.push(lon); trail.at.push(now);
+    if (trail.at.length > TRAIL_POINTS) { trail.lat.shift(); trail.lon.shift(); trail.at.shift(); }
+  }
+  fleet.pruneTrails = function (now) {
+    for (const [i, trail] of fleet.trails) {
+      while (trail.at.length && now - trail.at[0] > TRAIL_MS) {
+        trail.lat.shift(); trail.lon.shift(); trail.at.shift();
+      }
+      if (trail.at.length < 2 && (!trail.at.length || now - trail.at[0] > TRAIL_MS / 4)) {
+        fleet.trails.delete(i);
+      }
+    }
+  };
 
   function applyFleet(f) {
     const now = performance.now();
@@ -56,14 +92,20 @@
     const st = D.base64Bytes(f.st);
     const rows = f.full ? null : new Uint32Array(D.base64Bytes(f.idx).buffer);
     const count = rows ? rows.length : f.n;
+    const riding = fleet.states.indexOf("riding");
     for (let j = 0; j < count; j++) {
       const i = rows ? rows[j] : j;
       const la = lat[j] / 1e6, lo = lon[j] / 1e6;
-      if (Math.abs(la - fleet.fromLat[i]) + Math.abs(lo - fleet.fromLon[i]) > TELEPORT_DEG) {
+      const dLat = la - fleet.fromLat[i], dLon = lo - fleet.fromLon[i];
+      if (Math.abs(dLat) + Math.abs(dLon) > TELEPORT_DEG) {
         fleet.fromLat[i] = la; fleet.fromLon[i] = lo;
+        fleet.trails.delete(i);
+      } else if (Math.abs(dLat) + Math.abs(dLon) > 2e-6) { // moved more than GPS jitter
+        fleet.heading[i] = Math.atan2(dLat, dLon * Math.cos(la * Math.PI / 180));
       }
       fleet.lat[i] = la; fleet.lon[i] = lo;
       fleet.st[i] = st[j];
+      if (st[j] === riding && !f.full) extendTrail(i, la, lo, now);
     }
     fleet.moveStart = now;
     return rows;

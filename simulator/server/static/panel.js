@@ -103,7 +103,8 @@
       D.$("#v-speed-mode").value = String(d.settings.speedMode);
       panel.fresh = false;
     }
-    D.$("#v-sub").textContent = `platform ${d.platformCode} · firmware ${d.firmware}`;
+    D.$("#v-sub").textContent = `platform ${d.platformCode} · ${d.city} · firmware ${d.firmware}`;
+    renderCard(d);
     const battery = Object.assign({}, d.battery);
     const packs = battery.batteryData || [];
     delete battery.batteryData;
@@ -148,12 +149,32 @@
     );
   }
 
+  // The picture-like summary: the bike in its state's colour, the model, a battery gauge with
+  // the range, the last pushes as chips, and the story of its rider or where it stands.
+  function renderCard(d) {
+    const power = d.status.powerPercent, range = d.status.remainingRange / 100; // 10 m units
+    D.$("#v-model").textContent = d.model;
+    const gauge = D.$("#v-gauge");
+    gauge.style.width = `${Math.max(0, Math.min(100, power))}%`;
+    gauge.style.background = power < 10 ? "var(--bad)" : power < 20 ? "var(--warn)" : "var(--good)";
+    D.$("#v-gauge-text").textContent = `${power} % · ${range.toFixed(range < 10 ? 1 : 0)} km` +
+      `${d.charging ? " · charging" : ""}`;
+    const pushes = (d.pushes || []).slice(-4).reverse();
+    D.$("#v-chips").replaceChildren(...(pushes.length ? pushes.map((p) => D.el("span", {
+      class: `chip ${p.outcome === "delivered" ? "ok" : "bad"}`,
+      title: `${p.type} push ${p.outcome ?? ""} at ${D.fmtTime(p.t > 1e11 ? p.t / 1000 : p.t)}`,
+    }, `${p.type} ${p.outcome === "delivered" ? "✓" : "✗"}`))
+      : [D.el("span", {class: "hint"}, d.pushes ? "no pushes yet" : "pushes not journaled")]));
+    D.$("#v-story").textContent = d.story || "";
+  }
+
   function renderState() {
     const row = fleet.row(panel.imei);
     const badge = D.$("#v-state");
     const state = row === undefined ? "gone" : fleet.stateOf(row);
     badge.textContent = state;
     badge.style.background = D.colorOf(state);
+    D.$("#v-card .bike").style.color = D.colorOf(state);
   }
 
   let refreshing = null, again = false;
@@ -179,6 +200,8 @@
     D.$("#v-panel").hidden = false;
     D.$("#v-imei").textContent = imei;
     D.$("#v-result").textContent = "";
+    D.$("#v-story").textContent = "";
+    D.$("#v-chips").replaceChildren();
     D.$("#v-details").replaceChildren();
     renderState();
     refresh();

@@ -50,6 +50,13 @@ window.Dash = window.Dash || {};
     if (!withDate) return hms;
     return `${d.getUTCFullYear()}-${D.pad(d.getUTCMonth() + 1)}-${D.pad(d.getUTCDate())} ${hms}`;
   };
+  // A count in at most four characters or so: 980, 2.5k, 25k, 250k, 2.5M.
+  D.fmtCount = function (n) {
+    const short = (v, unit) => `${v < 10 ? +v.toFixed(1) : Math.round(v)}${unit}`;
+    if (n < 1000) return String(n);
+    if (n < 999500) return short(n / 1e3, "k");
+    return short(n / 1e6, "M");
+  };
   D.fmtMeters = (m) => (m >= 1000 ? `${+(m / 1000).toFixed(m % 1000 ? 1 : 0)} km` : `${m} m`);
 
   // JSON over HTTP; never throws: {ok, status, body} (body null when not JSON).

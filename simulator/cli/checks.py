@@ -1,20 +1,45 @@
 """What the commands check before they run, and how they say no: one line, never a traceback.
 
-Misuse of an option is click's usage error (the usage, then one `Error:` line, exit 2); a
-problem of the environment (a busy port, an unreachable target) is `Failed` (one `Error:` line,
-exit 1 unless the command documents another code).
+Misuse of an option is click's usage error, said on one `Error:` line that ends with where the
+help is (exit 2; click's own form adds a usage block, which `OneLineErrors` drops); a problem of
+the environment (a busy port, an unreachable target) is `Failed` (one `Error:` line, exit 1
+unless the command documents another code).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
 PORT = click.IntRange(0, 65535)
+
+
+class OneLineErrors(click.Group):
+    """The command group whose every refusal is one line on stderr: a partner's script or CI log
+    shows the mistake itself, not a usage block around it."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.pop("standalone_mode", True):
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as err:  # `segway-sim` alone: the help
+            err.show()
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            where = ""
+            if isinstance(err, click.UsageError) and err.ctx is not None:
+                where = f" (see {err.ctx.command_path} --help)"
+            click.echo(f"Error: {err.format_message()}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
 
 
 class FiniteRange(click.FloatRange):

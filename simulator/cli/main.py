@@ -8,7 +8,7 @@ import click
 
 from simulator import __version__
 from simulator.cli.bench import bench
-from simulator.cli.checks import PORT, URL, Failed, FiniteRange, bind_errors
+from simulator.cli.checks import PORT, URL, Failed, FiniteRange, OneLineErrors, bind_errors
 from simulator.cli.contract import contract
 from simulator.cli.listen import listen
 from simulator.cli.scenario import scenario
@@ -20,7 +20,7 @@ from simulator.world.physics import PhysicsConfig
 LAST_START = 4_102_444_800.0  # 2100-01-01: later than any test needs, well inside every clock
 
 
-@click.group(name="segway-sim")  # the name CliRunner and `python -m` show, as the script's
+@click.group(name="segway-sim", cls=OneLineErrors)  # the name CliRunner and `python -m` show
 @click.version_option(__version__, prog_name="segway-sim")
 def main() -> None:
     """A high-fidelity simulator of the Segway fleet cloud."""

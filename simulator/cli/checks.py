@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -23,11 +23,14 @@ class OneLineErrors(click.Group):
     """The command group whose every refusal is one line on stderr: a partner's script or CI log
     shows the mistake itself, not a usage block around it."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs.pop("standalone_mode", True):
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            # click returns what a command returns, or the code of a ctx.exit(code)
+            code = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.NoArgsIsHelpError as err:  # `segway-sim` alone: the help
             err.show()
             sys.exit(err.exit_code)
@@ -40,6 +43,7 @@ class OneLineErrors(click.Group):
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 class FiniteRange(click.FloatRange):

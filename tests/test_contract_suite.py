@@ -180,3 +180,19 @@ def test_the_wheel_maps_contract_under_the_simulator_namespace() -> None:
                for p in (ROOT / "simulator").rglob("__init__.py")}
     assert on_disk <= packages
     assert suite_dir().resolve() == (ROOT / "contract").resolve()
+
+
+def test_the_failure_table_shows_endpoints_and_brackets_as_text() -> None:
+    from rich.console import Console
+
+    from simulator.cli.contract import Summary, render
+
+    summary = Summary()
+    nodeid = "contract/test_envelopes.py::test_success_msg[status]"
+    summary.outcome[nodeid] = "failed"
+    summary.failures[nodeid] = "AssertionError: msg [Success] != [success]"
+    console = Console(record=True, width=160)
+    render(summary, "http://target", console)
+    shown = console.export_text()
+    assert "test_success_msg[status]" in shown  # rich would read [status] as markup
+    assert "msg [Success] != [success]" in shown

@@ -96,6 +96,7 @@ def _first_line(report: pytest.TestReport) -> str:
 
 
 def render(summary: Summary, target: str, console: Console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"Segway contract: {target}", title_justify="left")
@@ -120,22 +121,24 @@ def render(summary: Summary, target: str, console: Console) -> None:
         failed.add_column("test", style="red")
         failed.add_column("why")
         for nodeid, why in summary.failures.items():
-            failed.add_row(nodeid.split("::", 1)[-1], why)
+            # test ids carry the endpoint in brackets (test_x[status]): text, not markup
+            failed.add_row(escape(nodeid.split("::", 1)[-1]), escape(why))
         console.print(failed)
     if summary.deselected:
         skipped = Table(title="not run against this target", title_justify="left")
         skipped.add_column("tests", justify="right")
         skipped.add_column("why")
         for why, n in sorted(summary.deselected.items()):
-            skipped.add_row(str(n), why)
+            skipped.add_row(str(n), escape(why))
         console.print(skipped)
     if summary.drift:
         drift = Table(title="drift from recorded truth (field by field)", title_justify="left")
         for col in ("situation", "field", "what", "recorded", "target", "accepted because"):
             drift.add_column(col)
         for d in summary.drift:
-            drift.add_row(d["situation"], d["path"], d["what"], _show(d["recorded"]),
-                          _show(d["actual"]), d["accepted"] or "[red]not accepted[/red]")
+            drift.add_row(*(escape(str(v)) for v in (d["situation"], d["path"], d["what"],
+                                                     _show(d["recorded"]), _show(d["actual"]))),
+                          escape(d["accepted"]) if d["accepted"] else "[red]not accepted[/red]")
         console.print(drift)
 
 

@@ -136,3 +136,12 @@ def test_loop_choice() -> None:
 
 async def _answer() -> int:
     return 42
+
+
+def test_every_appendix_1_code_and_text_is_the_reference_s() -> None:
+    """Codes no test provokes included: the simulator's table against the one the contract suite
+    wrote down from the reference (tests take their texts from that one, never from the code)."""
+    from simulator.contract.surface import MESSAGES as REFERENCE
+    from simulator.core.errors import MESSAGES
+
+    assert MESSAGES == REFERENCE

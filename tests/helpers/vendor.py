@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from simulator.core.errors import MESSAGES
+# Appendix 1 as the contract suite wrote it down from the reference, not the simulator's table
+from simulator.contract.surface import MESSAGES
 from simulator.core.fleet import COLUMNS
 from simulator.server.vendor import ROUTES
 from simulator.sim import DEMO_TOKEN, Config, Simulator

@@ -13,9 +13,22 @@ KEY = re.compile(r"[A-Za-z0-9]{8}")
 MIN_T_MS = 1_500_000_000_000  # 2017: any vendor timestamp in ms is past this
 
 
+def json_content(reply: Reply) -> None:
+    """Served as JSON: clients that check the type before parsing (aiohttp's `resp.json()`,
+    Java's and Swift's decoders behind a content-type guard) break on anything else."""
+    given = next((v for k, v in reply.headers.items() if k.lower() == "content-type"), "")
+    media, _, params = given.partition(";")
+    assert media.strip().lower() == "application/json", f"Content-Type {given!r}, not JSON"
+    for param in params.split(";"):
+        name, _, charset = param.partition("=")
+        if name.strip().lower() == "charset":
+            assert charset.strip().strip('"').lower() == "utf-8", f"Content-Type {given!r}"
+
+
 def envelope(reply: Reply, id_field: str = "opId") -> dict[str, Any]:
-    """HTTP 200 and exactly {code, msg, data, t, <id_field>}, with their types."""
+    """HTTP 200, served as JSON, and exactly {code, msg, data, t, <id_field>}, with their types."""
     assert reply.status == 200, reply
+    json_content(reply)
     body = reply.body
     assert isinstance(body, dict), reply
     assert set(body) == {"code", "msg", "data", "t", id_field}, f"envelope keys: {sorted(body)}"

@@ -16,6 +16,7 @@ OVERLAP_S = 300  # both tokens work during the last 300 s of the old one
 def test_token_answer_is_oauth2_client_credentials(target: Target) -> None:
     reply = target.token_request()
     assert reply.status == 200, reply
+    checks.json_content(reply)
     assert set(reply.body) == {"access_token", "token_type", "expires_in", "scope"}, reply
     assert isinstance(reply.body["access_token"], str) and reply.body["access_token"]
     assert reply.body["token_type"] == "bearer"

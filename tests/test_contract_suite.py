@@ -196,3 +196,26 @@ def test_the_failure_table_shows_endpoints_and_brackets_as_text() -> None:
     shown = console.export_text()
     assert "test_success_msg[status]" in shown  # rich would read [status] as markup
     assert "msg [Success] != [success]" in shown
+
+
+@pytest.mark.parametrize(("content_type", "json"), [
+    ("application/json", True),
+    ("application/json;charset=UTF-8", True),
+    ('Application/JSON; charset="utf-8"', True),
+    ("text/plain", False),
+    ("text/plain; charset=utf-8", False),
+    ("application/json; charset=ISO-8859-1", False),
+    ("", False),
+])
+def test_an_answer_not_served_as_json_is_drift(content_type: str, json: bool) -> None:
+    from simulator.contract import checks
+    from simulator.contract.target import Reply
+
+    body = {"code": 0, "msg": "Success", "data": None, "t": 1_767_225_600_000,
+            "opId": "7dba3f91-5fc3-4ffc-b579-3e9d9d4ce8e0"}
+    reply = Reply(200, body, {"Content-Type": content_type} if content_type else {})
+    if json:
+        assert checks.envelope(reply) == body
+    else:
+        with pytest.raises(AssertionError, match="Content-Type"):
+            checks.envelope(reply)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from simulator.contract import checks
@@ -10,6 +12,7 @@ from simulator.contract.target import NOBODY_IMEI, Target
 
 BAD_CLIENT = {"error": "invalid_client", "error_description": "Bad client credentials"}
 OVERLAP_S = 300  # both tokens work during the last 300 s of the old one
+LIVE_WAIT_S = 2.5  # a real cloud's clock cannot be moved: the one wait of the suite
 
 
 @pytest.mark.unvalidated
@@ -29,6 +32,28 @@ def test_asking_again_returns_the_same_token(target: Target) -> None:
     first, second = target.token_request(), target.token_request()
     assert first.body["access_token"] == second.body["access_token"]
     assert second.body["expires_in"] <= first.body["expires_in"]
+
+
+@pytest.mark.unvalidated
+def test_expires_in_counts_down_with_time(target: Target) -> None:
+    """The same token, its lifetime shorter by the time between (not a constant, not reset)."""
+    def clock() -> float:
+        return float(target.control("GET", "/_sim/clock")["now"]) if target.mock else time.time()
+
+    before_first = clock()
+    first = target.token_request().body["expires_in"]
+    after_first = clock()
+    if target.mock:  # virtual time: no waiting
+        target.control("POST", "/_sim/clock", {"advance": 100})
+    else:
+        time.sleep(LIVE_WAIT_S)
+    before_second = clock()
+    second = target.token_request().body["expires_in"]
+    after_second = clock()
+    # Whole seconds either side: a second of rounding on each reading.
+    shortest, longest = before_second - after_first, after_second - before_first
+    assert shortest - 2 <= first - second <= longest + 2, (first, second, shortest, longest)
+    assert first - second >= 1, f"expires_in {first} then {second}: it does not count down"
 
 
 @pytest.mark.unvalidated

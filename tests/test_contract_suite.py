@@ -18,6 +18,7 @@ import pytest
 from simulator.cli.contract import suite_dir
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_IMEIS, Config
 from simulator.testing.plugin import ServerThread, http_json
+from simulator.world.physics import PhysicsConfig
 
 pytest_plugins = ["pytester"]
 
@@ -42,8 +43,10 @@ def junit(path: Path) -> dict[str, int]:
 
 @pytest.fixture
 def pretend_live() -> Iterator[ServerThread]:
-    """A simulator standing in for the real cloud (the suite is told to treat it as live)."""
-    server = ServerThread(Config(seed=1, vehicles=20, paused=True, riders=False)).start()
+    """A simulator standing in for the real cloud (the suite is told to treat it as live): its
+    clock runs in wall time, as the cloud's does, over a fleet where nothing happens by chance."""
+    server = ServerThread(Config(seed=1, vehicles=20, paused=False, riders=False,
+                                 physics=PhysicsConfig.parse("quiet")), pace=True).start()
     yield server
     server.stop()
 

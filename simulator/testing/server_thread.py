@@ -26,9 +26,10 @@ CALL_TIMEOUT_S = 120.0  # a long clock advance over a big fleet is still a bound
 class ServerThread:
     """The simulator served from a daemon thread with its own event loop."""
 
-    def __init__(self, config: Config, host: str = "127.0.0.1") -> None:
+    def __init__(self, config: Config, host: str = "127.0.0.1", pace: bool = False) -> None:
         self.config = config
         self.host = host
+        self.pace = pace  # a clock that runs in wall time (unless paused), as `serve` has
         self.url = ""
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="segway-sim", daemon=True)
@@ -61,7 +62,7 @@ class ServerThread:
 
         try:
             self._sim = Simulator(self.config)
-            running = await start(self._sim, self.host, 0, pace=False)
+            running = await start(self._sim, self.host, 0, pace=self.pace)
         except BaseException as exc:  # reported to the starting thread, not lost in this one
             self._failure = exc
             self._ready.set()

@@ -104,9 +104,10 @@ def _why_not(item: pytest.Item, profile: dict[str, Any]) -> str | None:
     if item.get_closest_marker("irreversible"):
         return "irreversible: never against a live target"
     if item.get_closest_marker("controls") and not profile["allow_control"]:
-        return "moves hardware: needs --allow-control"
+        return "moves hardware: needs --allow-control (unseen: a command's success msg and effect)"
     if item.get_closest_marker("changes_settings") and not profile["allow_settings"]:
-        return "changes settings: needs --allow-settings"
+        return ("changes settings: needs --allow-settings (unseen: a setting's success msg and "
+                "effect)")
     return None
 
 

@@ -95,7 +95,7 @@ def test_queries_without_a_valid_token_get_15101(target: Target, endpoint, heade
 def test_commands_without_a_valid_token_get_15101(target: Target, name: str) -> None:
     # Nobody's vehicle and no valid token: nothing can move, even on a live target.
     endpoint = BY_NAME[name]
-    reply = target.post(endpoint.path, {"iotCode": NOBODY_IMEI, **endpoint.example},
+    reply = target.post(endpoint.path, {**endpoint.example, "iotCode": NOBODY_IMEI},
                         headers=target.auth(token="00000000-0000-4000-8000-000000000000"))
     checks.error(reply, 15101)
 

@@ -92,9 +92,11 @@ def test_against_a_live_target_it_reads_only(tmp_path: Path, pretend_live: Serve
     calls = journal(pretend_live)
     assert {c["endpoint"] for c in calls} >= {"token", "status", "location", "battery-info",
                                               "bluetooth-key"}
-    # Commands were only ever sent without a valid token: nothing could move.
-    moved = [c for c in calls if c["endpoint"] in COMMANDS and c.get("code") != 15101]
-    assert moved == []
+    # Commands named the test vehicle only without a valid token; the rest went to nobody's
+    # IMEI or to none: nothing could move, and every command's error envelope was still seen.
+    named = [c for c in calls if c["endpoint"] in COMMANDS and c.get("iotCode") == VEHICLE]
+    assert {c["code"] for c in named} <= {15101}
+    assert {c["endpoint"] for c in calls if c.get("code") == 15102} >= COMMANDS
     assert not any(c["path"].startswith("/_sim") for c in calls)
     assert vehicle(pretend_live) == before
 

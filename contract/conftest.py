@@ -14,15 +14,28 @@ or collection fails.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from simulator.contract import recordings
+from simulator.contract.drift import (
+    Drift,
+    DriftError,
+    Policy,
+    PolicyFileError,
+    Uses,
+    load_accepted,
+    load_uses,
+    take_notes,
+)
+from simulator.contract.pushes import CaptureError, read_capture
 from simulator.contract.stash import DRIFT, PROFILE, RECORDED
+from simulator.contract.surface import BY_NAME, Endpoint
 from simulator.contract.target import Target, probe_mock
 
 VALIDATION = {
@@ -31,6 +44,8 @@ VALIDATION = {
     "mock_only": "needs the simulator's control plane (clock, faults, state); never runs live",
 }
 SAFETY = {
+    "refused_command": "sends the test vehicle a command the reference says is refused (an "
+                       "invalid parameter): read-only runs include it, --queries-only does not",
     "controls": "moves real hardware: live only with --allow-control and --iot-code",
     "changes_settings": "changes a vehicle setting: live only with --allow-settings (restored)",
     "irreversible": "cannot be undone remotely: never against a live target",
@@ -47,8 +62,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("--client-id", "SEGWAY_CLIENT_ID", "platform code (client_id)"),
         ("--client-secret", "SEGWAY_CLIENT_SECRET", "client secret"),
         ("--iot-code", "SEGWAY_IOT_CODE", "IMEI of the named test vehicle"),
+        ("--other-iot-code", "SEGWAY_OTHER_IOT_CODE", "IMEI of a vehicle of another platform "
+                                                      "(15103 expected; e.g. your staging "
+                                                      "platform's test vehicle)"),
         ("--recordings", "SEGWAY_RECORDINGS", "extra folder of recordings (and where --record "
                                               "writes; default: the packaged recordings)"),
+        ("--push-capture", "SEGWAY_PUSH_CAPTURE", "JSON-lines file of pushes a receiver recorded "
+                                                  "(segway-sim listen --capture): each is checked "
+                                                  "against the push contract"),
+        ("--accept-drift", "SEGWAY_ACCEPT_DRIFT", "TOML file of accepted drift ([[accept]] field, "
+                                                  "reason, where, what)"),
+        ("--uses", "SEGWAY_USES", "TOML/JSON file of the endpoints and fields your code uses: "
+                                  "only their drift fails"),
     ):
         group.addoption(name, default=os.environ.get(env), help=f"{what} [env {env}]")
     group.addoption("--allow-control", action="store_true",
@@ -57,6 +82,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="live: run setting changes on the test vehicle (values restored)")
     group.addoption("--record", action="store_true",
                     help="live: record the target's answers as a new dated snapshot")
+    group.addoption("--fail-on-drift", action="store_true", default=None,
+                    help="drift from the newest recording fails (default on; "
+                         "--no-fail-on-drift only reports it)")
+    group.addoption("--no-fail-on-drift", dest="fail_on_drift", action="store_false")
+    group.addoption("--queries-only", action="store_true",
+                    help="live: send the test vehicle no command at all, not even ones the "
+                         "reference says are refused")
+    group.addoption("--strict-fields", action="store_true",
+                    help="an added field fails too (default: tolerated and reported)")
     group.addoption("--assume-live", action="store_true",
                     help="treat the target as live even if it is a simulator (dry runs)")
 
@@ -75,6 +109,10 @@ def _profile(config: pytest.Config) -> dict[str, Any]:
         "allow_settings": mock or opt("--allow-settings"),
         "record": opt("--record"),
         "recordings": Path(opt("--recordings")) if opt("--recordings") else None,
+        "push_capture": Path(opt("--push-capture")) if opt("--push-capture") else None,
+        "queries_only": opt("--queries-only"),
+        "other_iot_code": opt("--other-iot-code"),
+        "policy": _policy(config),
     }
     if not mock:
         missing = [k for k in ("client_id", "client_secret", "iot_code") if not profile[k]]
@@ -83,12 +121,33 @@ def _profile(config: pytest.Config) -> dict[str, Any]:
             raise pytest.UsageError(f"a live target needs {flags} (the named test vehicle)")
     if profile["record"] and mock:
         raise pytest.UsageError("--record records a live target; this target is a simulator")
+    if profile["push_capture"] is not None:
+        try:
+            read_capture(profile["push_capture"])
+        except CaptureError as err:
+            raise pytest.UsageError(f"--push-capture {err}") from None
     return profile
+
+
+def _policy(config: pytest.Config) -> Policy:
+    opt = config.getoption
+    try:
+        accepted = load_accepted(Path(opt("--accept-drift"))) if opt("--accept-drift") else []
+        uses = load_uses(Path(opt("--uses"))) if opt("--uses") else None
+    except PolicyFileError as err:
+        raise pytest.UsageError(str(err)) from None
+    if uses is not None:  # every caller takes a token
+        uses = Uses({"token": ("*",), **uses.fields})
+    # --record makes this run's answers the new truth: drift from the old one is reported
+    fail = opt("fail_on_drift") is not False and not opt("--record")
+    return Policy(recordings.ACCEPTED + accepted, bool(opt("--strict-fields")), uses, fail)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, what in {**VALIDATION, **SAFETY}.items():
         config.addinivalue_line("markers", f"{name}: {what}")
+    config.addinivalue_line("markers", "about(where): the endpoint or push a test is about "
+                                       "(--uses leaves it out when the code does not use it)")
     config.stash[DRIFT] = []
     config.stash[RECORDED] = {}
     if config.option.collectonly or config.option.help:
@@ -97,17 +156,44 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _why_not(item: pytest.Item, profile: dict[str, Any]) -> str | None:
+    uses: Uses | None = profile["policy"].uses
+    where = _where(item)
+    if uses is not None and where is not None and not uses.endpoint(where):
+        return "not used by your code (--uses)"
+    if "captured" in getattr(item, "fixturenames", ()) and profile["push_capture"] is None:
+        return "needs --push-capture FILE (unseen: the pushes your receiver gets)"
     if profile["mock"]:
         return None
     if item.get_closest_marker("mock_only"):
         return "mock_only: live target"
     if item.get_closest_marker("irreversible"):
         return "irreversible: never against a live target"
+    if "other_vehicle" in getattr(item, "fixturenames", ()) and not profile["other_iot_code"]:
+        return "needs --other-iot-code (unseen: 15103 for a vehicle of another platform)"
+    if item.get_closest_marker("refused_command") and profile["queries_only"]:
+        return "sends a refused command to the test vehicle: left out by --queries-only"
     if item.get_closest_marker("controls") and not profile["allow_control"]:
         return "moves hardware: needs --allow-control (unseen: a command's success msg and effect)"
     if item.get_closest_marker("changes_settings") and not profile["allow_settings"]:
         return ("changes settings: needs --allow-settings (unseen: a setting's success msg and "
                 "effect)")
+    return None
+
+
+def _where(item: pytest.Item) -> str | None:
+    """The endpoint (or push) a test is about, where its parameters say."""
+    about = item.get_closest_marker("about")
+    if about is not None:
+        return str(about.args[0])
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("name") in BY_NAME:
+        return str(params["name"])
+    if isinstance(params.get("endpoint"), Endpoint):
+        return str(params["endpoint"].name)
+    if isinstance(params.get("situation"), str):
+        return params["situation"].partition(":")[0]
+    if isinstance(params.get("push"), str):
+        return str(params["push"])
     return None
 
 
@@ -157,6 +243,18 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
         server.stop()
 
 
+@pytest.fixture
+def other_vehicle(target: Target, pytestconfig: pytest.Config) -> str:
+    """A vehicle of another platform: --other-iot-code, or on a simulator one made for the test."""
+    given: str | None = pytestconfig.stash[PROFILE]["other_iot_code"]
+    if given or not target.mock:
+        assert given, "deselected without --other-iot-code"
+        return given
+    target.control("POST", "/_sim/platforms", {"clientId": "E20082", "vehicles": 1})
+    page = target.control("GET", "/_sim/vehicles", platformCode="E20082", limit=1)
+    return str(page["items"][0]["iotCode"])
+
+
 @pytest.fixture(autouse=True)
 def _fresh(request: pytest.FixtureRequest) -> None:
     """On a simulator every test starts from the seeded fleet (and a fresh token)."""
@@ -168,13 +266,86 @@ def _fresh(request: pytest.FixtureRequest) -> None:
         target.forget_token()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Apply the run's policy to the drift a test found: what it excuses does not fail (accepted,
+    an added field, a field the partner's code does not use); what it does not excuse fails, even
+    drift only noted on the way (an added field under --strict-fields)."""
+    report: pytest.TestReport = yield
+    if call.when != "call":
+        if call.when == "setup":
+            take_notes()
+        return report
+    raised = call.excinfo.value if call.excinfo is not None else None
+    found = (raised.drift if isinstance(raised, DriftError) else []) + take_notes()
+    profile = item.config.stash.get(PROFILE, None)
+    if not found or profile is None:
+        return report
+    policy: Policy = profile["policy"]
+    failing = []
+    for d in found:
+        excuse = policy.excuse(d)
+        item.config.stash[DRIFT].append((d, excuse))
+        report.user_properties.append(("drift", json.dumps({**d.to_json(), "excused": excuse},
+                                                           default=str)))
+        if excuse is None:
+            failing.append(d)
+    if failing and (raised is None or isinstance(raised, DriftError)):
+        report.outcome = "failed"
+        report.longrepr = "\n".join(d.describe() for d in failing)
+    elif not failing and isinstance(raised, DriftError):
+        report.outcome, report.longrepr = "passed", None
+    return report
+
+
+# Settings a query can read back, and the command that puts each back.
+READABLE = {"speedMode": ("status", "setting/speed-mode"), "key": ("bluetooth-key",
+                                                                   "setting/bluetooth-key")}
+
+
+def _readable(target: Target) -> dict[str, Any]:
+    found = {}
+    for name, (query, _) in READABLE.items():
+        reply = target.get(BY_NAME[query].path, {"iotCode": target.iot_code})
+        data = reply.body.get("data") if isinstance(reply.body, dict) else None
+        found[name] = data.get(name) if isinstance(data, dict) else None
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _settings_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Live, a test that may change a setting (or sends a command that should be refused) leaves
+    the test vehicle's readable settings as it found them: put back, then read again to verify."""
+    risky = any(request.node.get_closest_marker(m) for m in ("changes_settings",
+                                                             "refused_command"))
+    if not risky or "target" not in request.fixturenames:
+        yield
+        return
+    target: Target = request.getfixturevalue("target")
+    if target.mock:  # every test starts from the seeded fleet anyway
+        yield
+        return
+    before = _readable(target)
+    yield
+    changed = {k: v for k, v in _readable(target).items() if v != before[k]}
+    for name in changed:
+        _, setting = READABLE[name]
+        target.post(BY_NAME[setting].path, {"iotCode": target.iot_code, name: before[name]})
+    after = _readable(target)
+    left = {k: (before[k], after[k]) for k in changed if after[k] != before[k]}
+    assert not left, f"the test vehicle's settings stay changed (found, now): {left}"
+    assert not changed or request.node.get_closest_marker("changes_settings"), (
+        f"a command the reference says is refused changed the test vehicle: {changed} (restored)")
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    drift: list[Any] = config.stash.get(DRIFT, [])
+    drift: list[tuple[Drift, str | None]] = config.stash.get(DRIFT, [])
     if drift:
-        terminalreporter.section("drift from recorded truth")
-        for d in drift:
-            note = f"  [accepted: {d.accepted}]" if d.accepted else ""
-            terminalreporter.write_line(f"{d.situation}: {d.describe()}{note}")
+        terminalreporter.section("drift, field by field")
+        for d, excuse in drift:
+            terminalreporter.write_line(f"{d.describe()}  [{excuse or 'FAILS'}]")
     deselected = terminalreporter.stats.get("deselected", [])
     reasons: dict[str, int] = {}
     for item in deselected:

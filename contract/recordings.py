@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from simulator.contract.drift import EXTRA, MISSING, TYPE, VALUE, Acceptance, Drift
 
 PACKAGED = Path(__file__).parent / "recordings"
 CONSTANTS = {"code", "msg", "token_type", "scope", "error", "error_description"}
@@ -25,14 +26,14 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _SECRETS = {"access_token"}
 
 # Where the simulator departs from a recording on purpose, and why (FIDELITY.md has the rows).
-ACCEPTED: dict[tuple[str, str, str], str] = {
-    ("status", "data.remainderRange", "missing"):
-        "the field table says remainingRange; the example says remainderRange",
-    ("status", "data.remainingRange", "extra"):
-        "the field table says remainingRange; the example says remainderRange",
-    ("location", "data.gpsUtcTime", "type"):
-        "the field table says Number; the example sends a string",
-}
+ACCEPTED = [
+    Acceptance("data.remainderRange", "the field table says remainingRange; the example says "
+               "remainderRange", where="status", what=MISSING),
+    Acceptance("data.remainingRange", "the field table says remainingRange; the example says "
+               "remainderRange", where="status", what=EXTRA),
+    Acceptance("data.gpsUtcTime", "the field table says Number; the example sends a string",
+               where="location", what=TYPE),
+]
 
 
 def kind(value: Any) -> str:
@@ -64,30 +65,7 @@ def normalise(name: str, value: Any) -> Any:
     return f"<{kind(value)}>"
 
 
-@dataclass(frozen=True)
-class Drift:
-    situation: str
-    path: str  # dotted: data.batteryData[].batteryPort
-    what: str  # missing | extra | type | value
-    recorded: Any
-    actual: Any
-
-    @property
-    def accepted(self) -> str | None:
-        return ACCEPTED.get((self.situation, self.path, self.what))
-
-    def describe(self) -> str:
-        if self.what == "missing":
-            return f"{self.path}: recorded {self.recorded!r}, absent from the target"
-        if self.what == "extra":
-            return f"{self.path}: the target sends {self.actual!r}, not in the recording"
-        return f"{self.path}: recorded {self.recorded!r}, target {self.actual!r}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "accepted": self.accepted}
-
-
-def compare(situation: str, recorded: Any, actual: Any, path: str = "",
+def compare(situation: str, recorded: Any, actual: Any, against: str, path: str = "",
             name: str = "") -> list[Drift]:
     """Field-by-field drift of `actual` from `recorded` (both decoded JSON)."""
     here = path or "(body)"
@@ -96,24 +74,24 @@ def compare(situation: str, recorded: Any, actual: Any, path: str = "",
         for key in recorded:
             sub = f"{path}.{key}" if path else key
             if key not in actual:
-                out.append(Drift(situation, sub, "missing", _show(key, recorded[key]), None))
+                out.append(Drift(situation, sub, MISSING, _show(key, recorded[key]), None, against))
             else:
-                out += compare(situation, recorded[key], actual[key], sub, key)
+                out += compare(situation, recorded[key], actual[key], against, sub, key)
         for key in actual:
             if key not in recorded:
                 sub = f"{path}.{key}" if path else key
-                out.append(Drift(situation, sub, "extra", None, _show(key, actual[key])))
+                out.append(Drift(situation, sub, EXTRA, None, _show(key, actual[key]), against))
         return out
     if isinstance(recorded, list) and isinstance(actual, list):
         if recorded and actual:  # elements are alike: compare the first of each
-            return compare(situation, recorded[0], actual[0], f"{path}[]", name)
+            return compare(situation, recorded[0], actual[0], against, f"{path}[]", name)
         return []
     if kind(recorded) != kind(actual) and name not in IDS | MS_TIMES | S_TIMES:
-        return [Drift(situation, here, "type", kind(recorded), kind(actual))]
+        return [Drift(situation, here, TYPE, kind(recorded), kind(actual), against)]
     want, got = normalise(name, recorded), normalise(name, actual)
     if want != got:
-        what = "value" if name in CONSTANTS else "type"
-        return [Drift(situation, here, what, want, got)]
+        what = VALUE if name in CONSTANTS else TYPE
+        return [Drift(situation, here, what, want, got, against)]
     return []
 
 
@@ -158,5 +136,5 @@ def save(folder: Path, source: str, recorded: str, situations: dict[str, Any]) -
     doc = {"source": source, "recorded": recorded,
            "situations": {**previous, **{k: {"status": v["status"], "body": redact(v["body"])}
                                          for k, v in sorted(situations.items())}}}
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     return path

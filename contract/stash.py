@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from simulator.contract.recordings import Drift
+from simulator.contract.drift import Drift
 
-DRIFT = pytest.StashKey[list[Drift]]()  # field-by-field drift from recorded truth
+DRIFT = pytest.StashKey[list[tuple[Drift, str | None]]]()  # drift found, and why not failed
 RECORDED = pytest.StashKey[dict[str, Any]]()  # situation -> the target's answer, for --record
 PROFILE = pytest.StashKey[dict[str, Any]]()  # the resolved target and its permissions

@@ -1,7 +1,10 @@
 """Every documented parameter rule of the commands: each invalid value gets 15004.
 
-A rejected request changes nothing, but on a live target these still name the test vehicle, so
-they carry the safety marker of their endpoint (controls / changes_settings).
+The reference guarantees that a request with an invalid parameter is refused without effect, so
+these run read-only against a live target too (marker `refused_command`): they are how a range no
+longer enforced, or a changed error envelope, is seen without --allow-control. They name the test
+vehicle; the conftest's guard reads its settings before and after, and puts back any a laxer cloud
+changed (and fails). --queries-only leaves them out.
 """
 
 from __future__ import annotations
@@ -14,16 +17,12 @@ from simulator.contract import checks
 from simulator.contract.surface import (
     BY_NAME,
     COMMANDS,
-    CONTROL,
     IOT_CODE_INVALID,
+    QUERIES,
     Endpoint,
     json_copy,
 )
 from simulator.contract.target import NOBODY_IMEI, Target
-
-
-def _safety(endpoint: Endpoint) -> pytest.MarkDecorator:
-    return pytest.mark.controls if endpoint.kind == CONTROL else pytest.mark.changes_settings
 
 
 def _cases() -> list[Any]:
@@ -31,7 +30,7 @@ def _cases() -> list[Any]:
     for endpoint in COMMANDS:
         for why, body in endpoint.invalid:
             cases.append(pytest.param(endpoint, body, id=f"{endpoint.name}:{why}",
-                                      marks=_safety(endpoint)))
+                                      marks=pytest.mark.refused_command))
     return cases
 
 
@@ -46,7 +45,7 @@ def _iot_cases() -> list[Any]:
 @pytest.mark.parametrize(("endpoint", "body"), _cases())
 def test_an_invalid_parameter_gets_15004(target: Target, endpoint: Endpoint, body: dict) -> None:
     reply = target.post(endpoint.path, {"iotCode": target.iot_code, **json_copy(body)})
-    checks.error(reply, 15004)
+    checks.error(reply, 15004, endpoint)
 
 
 @pytest.mark.unvalidated
@@ -54,7 +53,7 @@ def test_an_invalid_parameter_gets_15004(target: Target, endpoint: Endpoint, bod
 def test_a_bad_iot_code_in_a_command_gets_15004(target: Target, endpoint: Endpoint,
                                                 body: dict) -> None:
     reply = target.post(endpoint.path, {**json_copy(endpoint.example), **body})
-    checks.error(reply, 15004)
+    checks.error(reply, 15004, endpoint)
 
 
 @pytest.mark.unvalidated
@@ -63,17 +62,31 @@ def test_a_command_to_an_unknown_vehicle_gets_15102(target: Target, endpoint: En
     """Every command's error envelope (HTTP status, code, exact msg, id field), read-only: the
     IMEI is nobody's, so nothing can move."""
     reply = target.post(endpoint.path, {**json_copy(endpoint.example), "iotCode": NOBODY_IMEI})
-    checks.error(reply, 15102)
+    checks.error(reply, 15102, endpoint)
+
+
+@pytest.mark.unvalidated
+@pytest.mark.parametrize("endpoint", QUERIES + COMMANDS, ids=lambda e: e.name)
+def test_another_platforms_vehicle_gets_15103(target: Target, endpoint: Endpoint,
+                                              other_vehicle: str) -> None:
+    """Refused before it reaches the vehicle, which is not the platform's to command."""
+    if endpoint.method == "GET":
+        reply = target.get(endpoint.path, {"iotCode": other_vehicle})
+    else:
+        reply = target.post(endpoint.path, {**json_copy(endpoint.example),
+                                            "iotCode": other_vehicle})
+    checks.error(reply, 15103, endpoint)
 
 
 @pytest.mark.unvalidated
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"", b'"861477038719116"'],
                          ids=["text", "list", "empty", "string"])
-@pytest.mark.parametrize("endpoint", [pytest.param(e, id=e.name, marks=_safety(e))
-                                      for e in COMMANDS if e.name in ("unlock", "setting/sound")])
+@pytest.mark.refused_command
+@pytest.mark.parametrize("endpoint", [e for e in COMMANDS if e.name in ("unlock", "setting/sound")],
+                         ids=lambda e: e.name)
 def test_a_body_that_is_not_an_object_gets_15004(target: Target, endpoint: Endpoint,
                                                  raw: bytes) -> None:
-    checks.error(target.post(endpoint.path, None, raw=raw), 15004)
+    checks.error(target.post(endpoint.path, None, raw=raw), 15004, endpoint)
 
 
 @pytest.mark.mock_only

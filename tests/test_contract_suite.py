@@ -69,8 +69,9 @@ def journal(server: ServerThread) -> list[dict[str, Any]]:
 
 
 def test_the_suite_passes_against_the_mock_with_junit_and_a_summary(tmp_path: Path) -> None:
+    """Strictly: the mock adds no field the reference lacks (--strict-fields)."""
     report = tmp_path / "contract.xml"
-    run = contract("--junit-xml", str(report), cwd=tmp_path)
+    run = contract("--junit-xml", str(report), "--strict-fields", cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     counts = junit(report)
     assert counts["tests"] > 400 and counts["failures"] == counts["errors"] == 0
@@ -92,10 +93,11 @@ def test_against_a_live_target_it_reads_only(tmp_path: Path, pretend_live: Serve
     calls = journal(pretend_live)
     assert {c["endpoint"] for c in calls} >= {"token", "status", "location", "battery-info",
                                               "bluetooth-key"}
-    # Commands named the test vehicle only without a valid token; the rest went to nobody's
-    # IMEI or to none: nothing could move, and every command's error envelope was still seen.
+    # Commands named the test vehicle only without a valid token or with an invalid parameter
+    # (refused, as the reference guarantees); the rest went to nobody's IMEI or to none:
+    # nothing could move, and every command's error envelope was still seen.
     named = [c for c in calls if c["endpoint"] in COMMANDS and c.get("iotCode") == VEHICLE]
-    assert {c["code"] for c in named} <= {15101}
+    assert {c["code"] for c in named} <= {15101, 15004}
     assert {c["endpoint"] for c in calls if c.get("code") == 15102} >= COMMANDS
     assert not any(c["path"].startswith("/_sim") for c in calls)
     assert vehicle(pretend_live) == before
@@ -137,7 +139,7 @@ def test_the_mock_reports_drift_from_newer_recordings_field_by_field(tmp_path: P
     run = contract("--recordings", str(recordings), "-k", "recorded", cwd=tmp_path)
     assert run.returncode == 1
     assert "test_answer_matches_recorded_truth[status]" in run.stdout
-    for line in ("data.batteryTemp", "data.speed", "not accepted"):
+    for line in ("data.batteryTemp", "data.speed", "fails"):
         assert line in run.stdout, line
     assert "data.remainderRange" not in run.stdout  # the newer recording agrees with the mock
 
@@ -214,13 +216,166 @@ def test_the_failure_table_shows_endpoints_and_brackets_as_text() -> None:
 ])
 def test_an_answer_not_served_as_json_is_drift(content_type: str, json: bool) -> None:
     from simulator.contract import checks
+    from simulator.contract.drift import DriftError
+    from simulator.contract.surface import BY_NAME
     from simulator.contract.target import Reply
 
     body = {"code": 0, "msg": "Success", "data": None, "t": 1_767_225_600_000,
             "opId": "7dba3f91-5fc3-4ffc-b579-3e9d9d4ce8e0"}
     reply = Reply(200, body, {"Content-Type": content_type} if content_type else {})
     if json:
-        assert checks.envelope(reply) == body
+        assert checks.envelope(reply, BY_NAME["unlock"]) == body
     else:
-        with pytest.raises(AssertionError, match="Content-Type"):
-            checks.envelope(reply)
+        with pytest.raises(DriftError, match=r"^unlock \(Content-Type\): expected") as err:
+            checks.envelope(reply, BY_NAME["unlock"])
+        assert [(d.where, d.field) for d in err.value.drift] == [("unlock", "(Content-Type)")]
+
+
+# -- which drift fails: accepted-drift files, added fields, --uses, --no-fail-on-drift ----------
+
+
+def newer_recording(folder: Path, **changes: Any) -> Path:
+    """A recording of the status query dated after the reference, its data changed: a field
+    name=None is dropped from it (the target then sends an added field), any other value set."""
+    reference = json.loads((suite_dir() / "recordings" / "2020-06-28-reference.json").read_text())
+    status = json.loads(json.dumps(reference["situations"]["status"]))
+    data = status["body"]["data"]
+    data["remainingRange"] = data.pop("remainderRange")
+    for name, value in changes.items():
+        if value is None:
+            del data[name]
+        else:
+            data[name] = value
+    folder.mkdir(exist_ok=True)
+    (folder / "2031-01-02-eu-api.json").write_text(json.dumps({
+        "source": "https://eu-api.example", "recorded": "2031-01-02",
+        "situations": {"status": status}}))
+    return folder
+
+
+def test_an_added_field_is_tolerated_unless_strict(tmp_path: Path) -> None:
+    recordings = newer_recording(tmp_path / "recordings", powerPercent=None)
+    run = contract("--recordings", str(recordings), "-k", "recorded", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "data.powerPercent" in run.stdout and "added field: tolerated" in run.stdout
+    strict = contract("--recordings", str(recordings), "-k", "recorded", "--strict-fields",
+                      cwd=tmp_path)
+    assert strict.returncode == 1
+    assert "status data.powerPercent: added" in strict.stdout
+
+
+def test_an_accepted_drift_file_excuses_exactly_its_fields(tmp_path: Path) -> None:
+    recordings = newer_recording(tmp_path / "recordings", batteryTemp=21, speed="20")
+    accepted = tmp_path / "accepted-drift.toml"
+    accepted.write_text('[[accept]]\nwhere = "status"\nfield = "data.speed"\n'
+                        'reason = "SEG-123: the cloud sends speed as a number again"\n')
+    run = contract("--recordings", str(recordings), "-k", "recorded", "--accept-drift",
+                   str(accepted), cwd=tmp_path)
+    assert run.returncode == 1  # batteryTemp is still missing from the target
+    assert "status data.batteryTemp: expected '<number>', absent" in run.stdout
+    assert "status data.speed: expected" not in run.stdout  # not among the failures
+    assert "accepted: SEG-123" in run.stdout
+    accepted.write_text(accepted.read_text() + '\n[[accept]]\nfield = "data.batteryTemp"\n'
+                        'reason = "we never read it"\n')
+    run = contract("--recordings", str(recordings), "-k", "recorded", "--accept-drift",
+                   str(accepted), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_no_fail_on_drift_reports_recorded_drift_only(tmp_path: Path) -> None:
+    recordings = newer_recording(tmp_path / "recordings", batteryTemp=21)
+    run = contract("--recordings", str(recordings), "-k", "recorded", "--no-fail-on-drift",
+                   cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "data.batteryTemp" in run.stdout and "reported only" in run.stdout
+
+
+def test_uses_narrows_the_checks_to_what_the_code_uses(tmp_path: Path) -> None:
+    recordings = newer_recording(tmp_path / "recordings", batteryTemp=21)
+    uses = tmp_path / "uses.toml"
+    uses.write_text('[uses]\nstatus = ["data.powerPercent", "data.locked"]\nunlock = ["*"]\n')
+    run = contract("--recordings", str(recordings), "--uses", str(uses),
+                   "--junit-xml", str(tmp_path / "j.xml"), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "not used by your code (--uses)" in run.stdout
+    cases = ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
+    ran = {str(case.get("name")) for case in cases}
+    assert "test_answer_matches_recorded_truth[status]" in ran
+    assert "test_a_command_to_an_unknown_vehicle_gets_15102[unlock]" in ran
+    assert not any("[sound" in name or "[location" in name for name in ran), sorted(ran)
+    uses.write_text('[uses]\nstatus = ["data.batteryTemp"]\n')
+    used = contract("--recordings", str(recordings), "--uses", str(uses), "-k", "recorded",
+                    cwd=tmp_path)
+    assert used.returncode == 1 and "status data.batteryTemp" in used.stdout
+
+
+@pytest.mark.parametrize(("flag", "text", "message"), [
+    ("--accept-drift", "[[accept]]\nreason = 'no field'\n", "needs a field and a reason"),
+    ("--accept-drift", "[[accept]]\nfield='x'\nreason='y'\nwhat='renamed'\n", "not one of"),
+    ("--accept-drift", "not toml [", "not TOML"),
+    ("--uses", "[uses]\nstatus = 3\n", "status: expected a list of field paths"),
+])
+def test_a_broken_policy_file_is_one_line(tmp_path: Path, flag: str, text: str,
+                                          message: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    run = contract(flag, str(path), cwd=tmp_path)
+    assert run.returncode == 2
+    assert message in run.stderr and str(path) in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_read_only_still_sends_refused_commands_and_queries_only_does_not(
+        tmp_path: Path, pretend_live: ServerThread) -> None:
+    run = contract(*live_args(pretend_live, "-k", "invalid_parameter"), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    refused = [c for c in journal(pretend_live) if c.get("code") == 15004]
+    assert {c["endpoint"] for c in refused} == COMMANDS - {"unlock", "battery-cover",
+                                                             "mech-lock", "whole-shutdown"}
+    assert all(c["iotCode"] == VEHICLE for c in refused)
+    http_json("POST", f"{pretend_live.url}/_sim/reset")
+    quiet = contract(*live_args(pretend_live, "--queries-only"), cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stdout[-3000:]
+    assert "left out by --queries-only" in quiet.stdout
+    assert not any(c["method"] == "POST" and c.get("iotCode") == VEHICLE
+                   for c in journal(pretend_live))
+
+
+def test_a_laxer_cloud_that_changes_a_setting_is_put_back_and_named(
+        pytester: pytest.Pytester, pretend_live: ServerThread) -> None:
+    """Were the cloud to act on a command the reference says it refuses, the guard puts the
+    readable settings back, verifies them, and fails the test naming what changed."""
+    suite = pytester.path / "suite_copy"
+    shutil.copytree(suite_dir(), suite, ignore=shutil.ignore_patterns("__pycache__", "test_*.py"))
+    (suite / "test_lax.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.unvalidated\n@pytest.mark.refused_command\n"
+        "def test_a_laxer_cloud(target):\n"
+        "    target.post('/api/v2/vehicle/setting/speed-mode',\n"
+        "                {'iotCode': target.iot_code, 'speedMode': 3})\n")
+    before = vehicle(pretend_live)["settings"]["speedMode"]
+    assert before != 3
+    result = pytester.runpytest_subprocess(str(suite), "-c", str(suite / "pytest.ini"),
+                                           *live_args(pretend_live))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*a command the reference says is refused changed the test "
+                                 "vehicle: {'speedMode': 3} (restored)*"])
+    assert vehicle(pretend_live)["settings"]["speedMode"] == before
+
+
+def test_another_platforms_vehicle_is_checked_live_when_named(
+        tmp_path: Path, pretend_live: ServerThread) -> None:
+    unnamed = contract(*live_args(pretend_live, "-k", "15103"), cwd=tmp_path)
+    assert unnamed.returncode == 5, unnamed.stdout[-2000:]  # pytest: no test ran
+    assert "needs --other-iot-code" in unnamed.stdout
+    status, _ = http_json("POST", f"{pretend_live.url}/_sim/platforms",
+                          {"clientId": "E20082", "vehicles": 1})
+    assert status == 201
+    _, page = http_json("GET", f"{pretend_live.url}/_sim/vehicles?platformCode=E20082")
+    other = page["items"][0]["iotCode"]
+    named = contract(*live_args(pretend_live, "-k", "15103", "--other-iot-code", other),
+                     cwd=tmp_path)
+    assert named.returncode == 0, named.stdout[-2000:]
+    refused = {c["endpoint"] for c in journal(pretend_live) if c.get("iotCode") == other}
+    assert refused == COMMANDS | {"status", "location", "battery-info", "bluetooth-key"}
+    assert {c["code"] for c in journal(pretend_live) if c.get("iotCode") == other} == {15103}

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import re
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import parse_qsl
 
 import click
 import pytest
@@ -15,6 +19,7 @@ from click.testing import CliRunner
 
 from simulator.cli.listen import Listener, parse_secrets
 from simulator.cli.main import main
+from simulator.contract.pushes import read_capture
 from simulator.core import alerts
 from simulator.sim import DEMO_CLIENT_SECRET, Config
 from simulator.world.physics import PhysicsConfig
@@ -231,3 +236,56 @@ async def test_segway_sim_listen_end_to_end(rig: Rig) -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_capture_keeps_every_push_as_received_one_json_line_each(
+    rig: Rig, listening: tuple[Listener, Printed]
+) -> None:
+    """--capture: what `segway-sim contract --push-capture` reads; bad signatures and unknown
+    paths too (a cloud that pushes those has drifted, and the contract should say so)."""
+    listener, _ = listening
+    listener.capture = io.StringIO()
+    await unlock(rig)
+    await rig.client.post("/_sim/push-chaos", json={"action": "corrupt", "times": 1})
+    row = rig.sim.fleet.find(EXAMPLE_IMEI)
+    assert row is not None
+    alerts.raise_alert(rig.sim.fleet, row, 12, rig.sim.clock.now, rig.sim.bus)
+    await rig.settle()
+    url = rig.sim.platforms["A20081"].callback_url
+    assert url is not None
+    async with rig.client.session.post(url + "/v2/vehicle/teleport", data=b"a=1") as resp:
+        assert resp.status == 404
+    status, alert, teleport = [json.loads(line)
+                               for line in listener.capture.getvalue().splitlines()]
+    sent = {r["type"]: r["fields"] for r in rig.journal()}
+    assert status["path"] == "/partner/v2/vehicle/status"
+    assert status["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(status["body"])) == sent["status"]
+    assert alert["path"].endswith("/v2/vehicle/alert")
+    assert dict(parse_qsl(alert["body"])) == sent["alert"]  # the corrupt signature as sent
+    assert teleport["path"] == "/partner/v2/vehicle/teleport" and teleport["body"] == "a=1"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", c["receivedAt"])
+               for c in (status, alert, teleport))
+
+
+async def test_capture_keeps_a_body_that_is_not_utf8_byte_for_byte(
+    rig: Rig, listening: tuple[Listener, Printed], tmp_path: Path
+) -> None:
+    listener, _ = listening
+    listener.capture = io.StringIO()
+    url = rig.sim.platforms["A20081"].callback_url
+    assert url is not None
+    raw = b"iotCode=\xff\xfe&platformCode=A20081"
+    async with rig.client.session.post(url + "/v2/vehicle/status", data=raw) as resp:
+        assert resp.status == 401
+    capture = tmp_path / "pushes.jsonl"
+    capture.write_text(listener.capture.getvalue())
+    [captured] = read_capture(capture)
+    assert captured.body == raw
+
+
+def test_capture_to_a_file_that_cannot_be_opened_is_one_error_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["listen", "--capture", str(tmp_path / "no" / "x.jsonl")])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("Error:"), result.output
+    assert "--capture" in result.output

@@ -132,13 +132,14 @@ def render(summary: Summary, target: str, console: Console) -> None:
             skipped.add_row(str(n), escape(why))
         console.print(skipped)
     if summary.drift:
-        drift = Table(title="drift from recorded truth (field by field)", title_justify="left")
-        for col in ("situation", "field", "what", "recorded", "target", "accepted because"):
+        drift = Table(title="drift, field by field", title_justify="left")
+        for col in ("where", "field", "what", "expected", "target", "against", "verdict"):
             drift.add_column(col)
         for d in summary.drift:
-            drift.add_row(*(escape(str(v)) for v in (d["situation"], d["path"], d["what"],
-                                                     _show(d["recorded"]), _show(d["actual"]))),
-                          escape(d["accepted"]) if d["accepted"] else "[red]not accepted[/red]")
+            drift.add_row(*(escape(str(v)) for v in (d["where"], d["field"], d["what"],
+                                                     _show(d["expected"]), _show(d["actual"]),
+                                                     d["against"])),
+                          escape(d["excused"]) if d["excused"] else "[red]fails[/red]")
         console.print(drift)
 
 
@@ -162,20 +163,41 @@ def _show(value: Any) -> str:
               help="[env SEGWAY_CLIENT_SECRET]")
 @click.option("--iot-code", envvar="SEGWAY_IOT_CODE",
               help="IMEI of the named test vehicle. [env SEGWAY_IOT_CODE]")
+@click.option("--other-iot-code", envvar="SEGWAY_OTHER_IOT_CODE",
+              help="IMEI of a vehicle of another platform (15103 expected). "
+                   "[env SEGWAY_OTHER_IOT_CODE]")
 @click.option("--allow-control", is_flag=True,
               help="Live: run commands that move the test vehicle.")
 @click.option("--allow-settings", is_flag=True,
               help="Live: change the test vehicle's settings (restored afterwards).")
+@click.option("--queries-only", is_flag=True,
+              help="Live: send the test vehicle no command, not even ones the reference says "
+                   "are refused (invalid parameters: read-only runs send those).")
 @click.option("--record", is_flag=True, help="Live: record the answers as a dated snapshot.")
 @click.option("--recordings", type=click.Path(file_okay=False),
               help="Folder of extra recordings; --record writes there.")
+@click.option("--push-capture", type=click.Path(exists=True, dir_okay=False),
+              help="JSON lines of pushes your receiver recorded (segway-sim listen --capture): "
+                   "each is checked against the push contract.")
+@click.option("--accept-drift", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file of accepted drift ([[accept]] field, reason; where, what).")
+@click.option("--uses", type=click.Path(exists=True, dir_okay=False),
+              help="TOML/JSON file of the endpoints and fields your code uses: only they fail.")
+@click.option("--fail-on-drift/--no-fail-on-drift", default=True, show_default=True,
+              help="Drift from the newest recording fails the run (or is only reported).")
+@click.option("--strict-fields", is_flag=True,
+              help="An added field fails too (default: tolerated, reported).")
 @click.option("--assume-live", is_flag=True, help="Treat a simulator target as live (dry run).")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("-k", "keyword", help="Only tests matching this pytest -k expression.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def contract(base_url: str | None, client_id: str | None, client_secret: str | None,
-             iot_code: str | None, allow_control: bool, allow_settings: bool, record: bool,
-             recordings: str | None, assume_live: bool, junit_xml: str | None,
+             iot_code: str | None, other_iot_code: str | None, allow_control: bool,
+             allow_settings: bool,
+             queries_only: bool, record: bool,
+             recordings: str | None, push_capture: str | None, accept_drift: str | None,
+             uses: str | None, fail_on_drift: bool, strict_fields: bool,
+             assume_live: bool, junit_xml: str | None,
              keyword: str | None, pytest_args: tuple[str, ...]) -> None:
     """Check the vendor surface as a client sees it, against the mock or the real cloud.
 
@@ -195,11 +217,16 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
             "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     for flag, value in (("--base-url", base_url), ("--client-id", client_id),
                         ("--client-secret", client_secret), ("--iot-code", iot_code),
-                        ("--recordings", recordings), ("-k", keyword)):
+                        ("--other-iot-code", other_iot_code),
+                        ("--recordings", recordings), ("--push-capture", push_capture),
+                        ("--accept-drift", accept_drift), ("--uses", uses), ("-k", keyword)):
         if value:
             args += [flag, value]
     for flag, on in (("--allow-control", allow_control), ("--allow-settings", allow_settings),
-                     ("--record", record), ("--assume-live", assume_live)):
+                     ("--queries-only", queries_only),
+                     ("--record", record), ("--assume-live", assume_live),
+                     ("--strict-fields", strict_fields),
+                     ("--no-fail-on-drift", not fail_on_drift)):
         if on:
             args.append(flag)
     if junit_xml:

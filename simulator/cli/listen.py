@@ -5,16 +5,20 @@ signature with the platform's client secret, prints one line per push, and answe
 reference's response body, or 401 to a bad signature (as a partner's receiver should;
 --accept-bad-signatures answers 200 anyway). --fail-rate and --delay make it misbehave so the
 retry can be seen; --forward-to relays verified pushes (the same body) to {URL}/v2/vehicle/{type}
-and answers with whatever that receiver answered. Partners verify in their own receiver with
+and answers with whatever that receiver answered. --capture FILE appends every POST received (bad
+signatures and unknown paths too) as a JSON line, the input of `segway-sim contract
+--push-capture FILE`. Partners verify in their own receiver with
 `from simulator.push.signing import verify_signature` (standard library only).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TextIO
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -88,6 +92,7 @@ class Listener:
     seed: int | None = None
     accept_bad_signatures: bool = False
     echo: Callable[[str], None] = click.echo
+    capture: TextIO | None = None  # --capture: one JSON line per POST received
     _session: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
@@ -98,10 +103,12 @@ class Listener:
 
     async def handle(self, request: web.Request) -> web.Response:
         kind = request.path.rstrip("/").rsplit("/", 1)[-1]
+        raw = await request.read()  # at most MAX_BODY: the app refuses more with 413
+        if request.method == "POST":
+            self.keep(request, raw)
         if "/v2/vehicle/" not in request.path or kind not in KINDS:
             self.echo(f"{'-' * 20} {'?':<10} {request.method} {request.path}  -> 404")
             return web.json_response({"message": "not a push path", "code": 404}, status=404)
-        raw = await request.read()  # at most MAX_BODY: the app refuses more with 413
         try:
             form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
@@ -129,6 +136,17 @@ class Listener:
         self.echo(f"{_stamp(form)} {kind:<10} {form.get('iotCode', '?'):<15} "
                   f"{describe(kind, form)}  {sig}  -> {status}{note}")
         return web.json_response(body, status=status)
+
+    def keep(self, request: web.Request, raw: bytes) -> None:
+        """--capture: the push as received, one line, flushed (a partner can stop at any time).
+        Bytes that are not UTF-8 travel as surrogate escapes, so the body is kept exactly."""
+        if self.capture is None:
+            return
+        line = {"path": request.path_qs, "headers": dict(request.headers),
+                "body": raw.decode("utf-8", "surrogateescape"),
+                "receivedAt": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        self.capture.write(json.dumps(line) + "\n")
+        self.capture.flush()
 
     async def _forward(self, kind: str, raw: bytes, content_type: str) -> tuple[int, object, str]:
         assert self.forward_to is not None
@@ -176,15 +194,21 @@ class Listener:
 @click.option("--forward-to", default=None, type=URL,
               help="Relay verified pushes to URL/v2/vehicle/{type} and answer with its status.")
 @click.option("--seed", default=None, type=int, help="Seed of the --fail-rate draws.")
+@click.option("--capture", type=click.File("a", encoding="utf-8", lazy=False), default=None,
+              metavar="FILE",
+              help="Append every push received (bad signatures too) to FILE as a JSON line "
+                   "{path, headers, body, receivedAt}: the input of `segway-sim contract "
+                   "--push-capture FILE`.")
 def listen(host: str, port: int, secrets: dict[str | None, str], accept_bad_signatures: bool,
-           fail_rate: float, delay: float, forward_to: str | None, seed: int | None) -> None:
+           fail_rate: float, delay: float, forward_to: str | None, seed: int | None,
+           capture: TextIO | None) -> None:
     """Receive, verify and print the simulator's pushes (point serve's --callback here).
 
     Answers 200 to a push that verifies and 401 to one that does not, so the simulator's
     journal shows the failure as a partner's receiver would cause it.
     """
     listener = Listener(secrets, fail_rate, delay, forward_to, seed,
-                        accept_bad_signatures=accept_bad_signatures)
+                        accept_bad_signatures=accept_bad_signatures, capture=capture)
     with bind_errors():
         asyncio.run(_run(listener, host, port))
 
@@ -195,7 +219,8 @@ async def _run(listener: Listener, host: str, port: int) -> None:
     running = await serve_app(listener.app(), host, port)
     platforms = ", ".join(code or "any platform" for code in listener.secrets)
     bad = "answered 200 (--accept-bad-signatures)" if listener.accept_bad_signatures else "401"
+    kept = f"; capturing to {listener.capture.name}" if listener.capture is not None else ""
     click.echo(f"listening on {running.url}  (segway-sim serve --callback {running.url})  "
-               f"verifying for: {platforms}; a bad signature: {bad}")
+               f"verifying for: {platforms}; a bad signature: {bad}{kept}")
     await until_signalled()
     await running.stop()

@@ -12,6 +12,7 @@ from simulator.cli.checks import PORT, URL, Failed, FiniteRange, OneLineErrors, 
 from simulator.cli.contract import contract
 from simulator.cli.listen import listen
 from simulator.cli.scenario import scenario
+from simulator.cli.uses import uses
 from simulator.core.errors import SimError
 from simulator.server import loops
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
@@ -94,6 +95,7 @@ main.add_command(contract)  # segway-sim contract (contract.py)
 main.add_command(listen)  # segway-sim listen (listen.py)
 main.add_command(scenario)  # segway-sim scenario (scenario.py)
 main.add_command(bench)  # segway-sim bench (bench.py: benchmarks/bench_rest.py)
+main.add_command(uses)  # segway-sim uses (uses.py): a uses file for contract --uses
 
 
 if __name__ == "__main__":  # python -m simulator.cli.main, as the console script

@@ -209,6 +209,7 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
     except ImportError:
         raise Failed("segway-sim contract runs its suite with pytest, which is not installed: "
                      "pip install 'segway-sim[pytest]'") from None
+    check_files(push_capture, accept_drift, uses)
     if base_url:
         check_target(base_url, client_id, client_secret, iot_code, assume_live)
     folder = suite_dir()
@@ -245,6 +246,22 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
     if junit_xml:
         click.echo(f"JUnit XML: {junit_xml}")
     raise SystemExit(int(code))
+
+
+def check_files(push_capture: str | None, accept_drift: str | None, uses: str | None) -> None:
+    """The files the run reads, read once before it: a broken one is one line naming the line or
+    entry (the suite reads them with the same functions)."""
+    from simulator.contract.drift import PolicyFileError, load_accepted, load_uses
+    from simulator.contract.pushes import CaptureError, read_capture
+
+    for flag, path, read in (("--push-capture", push_capture, read_capture),
+                             ("--accept-drift", accept_drift, load_accepted),
+                             ("--uses", uses, load_uses)):
+        if path:
+            try:
+                read(Path(path))
+            except (CaptureError, PolicyFileError) as err:
+                raise click.BadParameter(str(err), param_hint=f"'{flag}'") from None
 
 
 def check_target(base_url: str, client_id: str | None, client_secret: str | None,

@@ -7,6 +7,7 @@ moves the world through the page itself (or the control plane) and waits for the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from simulator.server import rides
 from simulator.server.runner import Running, start
@@ -278,14 +280,18 @@ async def test_nothing_is_clipped_and_the_map_draws_streets_and_icons(
     # Counts in the narrow figures strip are compact.
     assert await page.evaluate("[980, 2472, 25828, 100000].map(dash.fmtCount)") == [
         "980", "2.5k", "26k", "100k"]
-    # The icon of a locked vehicle is its state's colour where the map says it stands.
-    colour = await page.evaluate("""(imei) => {
+    # The icon of a locked vehicle is its state's colour where the map says it stands, once any
+    # glide of the icons (a live frame moving the fleet) has been drawn to its end.
+    pixel = """(imei) => {
         const c = document.querySelector('#map'), p = dash.map.screenOf(imei);
         const r = c.getBoundingClientRect(), k = c.width / r.width;
         return Array.from(c.getContext('2d').getImageData(
           Math.round((p.x - r.left) * k), Math.round((p.y - r.top) * k), 1, 1).data).slice(0, 3);
-    }""", sim.fleet.imeis[5])
-    assert colour == [0x66, 0xBB, 0x6A]
+    }"""
+    with contextlib.suppress(PlaywrightTimeout):  # the assert below says what was seen instead
+        await page.wait_for_function(f"(imei) => ({pixel})(imei).join() === '102,187,106'",
+                                     arg=sim.fleet.imeis[5], timeout=5000)
+    assert await page.evaluate(pixel, sim.fleet.imeis[5]) == [0x66, 0xBB, 0x6A]
     # The street grid is drawn, and up close the streets carry the names the panel uses.
     assert await page.evaluate("dash.view.streetLines") > 20
     assert await page.evaluate("dash.view.streetNames") == 0

@@ -12,10 +12,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from simulator.core.errors import VendorError
 from simulator.core.fleet import PACKS
+from simulator.core.vehicle import MODE_CAP_KMH, UNASSISTED_KMH
 from simulator.sim import Config, Simulator
 from simulator.world import battery
 from simulator.world.gps import NO_FIX_HDOP, max_drift_m
-from simulator.world.movement import MODE_CAP_KMH, UNASSISTED_KMH
 from simulator.world.physics import PhysicsConfig
 
 # Chances turned up so that a short run meets every kind of incident; short rides.
@@ -178,3 +178,17 @@ class LivingFleet(RuleBasedStateMachine):
 LivingFleet.TestCase.settings = settings(
     max_examples=50, stateful_step_count=12, suppress_health_check=[HealthCheck.too_slow])
 TestLivingFleet = LivingFleet.TestCase
+
+
+def test_a_lower_speed_limit_holds_from_the_moment_it_is_set() -> None:
+    """Found by the machine above: a rider at 8.64 km/h, then speedLimit 6 (and speed mode 1);
+    the status right after the setting reported 8.64, over the limit the vehicle had accepted."""
+    machine = LivingFleet()
+    machine.build(seed=0)
+    machine.unlock(row=0)
+    machine.advance(seconds=11.0)
+    assert machine.s.fleet.speed[0] > 6  # riding faster than the limit about to be set
+    machine.settings(row=0, limit=6, low=0, mode=1)
+    machine.holds()
+    assert machine.s.fleet.speed[0] == 6
+    machine.teardown()

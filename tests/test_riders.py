@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from simulator.core.errors import SimError
 from simulator.core.events import COMPONENTS, STATUS, Event
+from simulator.core.vehicle import UNASSISTED_KMH
 from simulator.sim import Config, Simulator
 from simulator.world import battery
-from simulator.world.movement import ACCEL, HARD_BRAKE, UNASSISTED_KMH
+from simulator.world.movement import ACCEL, HARD_BRAKE
 from simulator.world.physics import PhysicsConfig
 from simulator.world.places import STREETS
 from tests.helpers.vendor import EXAMPLE_IMEI, vendor_call

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from simulator.core.errors import VendorError
 from simulator.core.events import COMPONENTS, STATUS, Bus, Event
 from simulator.core.fleet import INTERVAL_MIN_FIRMWARE, Fleet
@@ -179,6 +182,27 @@ def power_on(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
         status_changed(fleet, i, now, bus, "online")
 
 
+# Top speed of each speed mode (index: 0 "unification status" rides as Eco, 1 Exercise, 2 Eco,
+# 3 Turbo), km/h; the reference's status example shows 20 km/h in Exercise.
+MODE_CAP_KMH = np.array([25.0, 20.0, 25.0, 32.0])
+UNASSISTED_KMH = 14.0  # pedalling an e-bike whose battery is empty
+
+
+def speed_cap_kmh(f: Fleet, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """The most each vehicle may go: its speed mode's top speed, its switch setting's speedLimit,
+    and pedalling speed once the battery is empty."""
+    mode = np.clip(f.speed_mode[rows], 0, 3)
+    limit = f.speed_limit[rows].astype(np.float64)
+    cap = np.minimum(MODE_CAP_KMH[mode], np.where(limit > 0, limit, np.inf))
+    return np.asarray(np.where(f.power[rows] > 0, cap, np.minimum(cap, UNASSISTED_KMH)))
+
+
+def _within_cap(fleet: Fleet, i: int) -> None:
+    """A lower cap holds from the moment it is set: the controller cuts the motor at once, so the
+    speed a status reports never exceeds the setting that was just accepted."""
+    fleet.speed[i] = min(float(fleet.speed[i]), float(speed_cap_kmh(fleet, np.array([i]))[0]))
+
+
 SWITCH_FIELDS = {
     "bssDisplay": "bss_display",
     "alertSensitivity": "alert_sensitivity",
@@ -201,6 +225,7 @@ def set_switch(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) ->
         if value is None or (value == 0 and name in _SWITCH_ZERO_KEEPS):
             continue
         fleet.column(column)[i] = value
+    _within_cap(fleet, i)
 
 
 def set_ambient(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
@@ -227,6 +252,7 @@ def set_speed_mode(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus
     if fleet.speed_mode[i] == p["speedMode"]:
         return
     fleet.speed_mode[i] = p["speedMode"]
+    _within_cap(fleet, i)
     # speedMode and remainingRange are status fields: the vehicle reports the change.
     status_changed(fleet, i, now, bus, "speedMode")
 

@@ -20,12 +20,9 @@ import numpy as np
 from simulator.core.draws import normal2, uniform2
 from simulator.core.fleet import Fleet
 from simulator.core.rng import stream_id
+from simulator.core.vehicle import speed_cap_kmh
 from simulator.world.places import Place
 
-# Top speed of each speed mode (index: 0 "unification status" rides as Eco, 1 Exercise, 2 Eco,
-# 3 Turbo), km/h; the reference's status example shows 20 km/h in Exercise.
-MODE_CAP_KMH = np.array([25.0, 20.0, 25.0, 32.0])
-UNASSISTED_KMH = 14.0  # pedalling an e-bike whose battery is empty
 ACCEL = 0.8  # m/s^2, a relaxed start on an e-bike
 BRAKE = 1.5  # m/s^2, planned braking (crossings, lights, parking)
 HARD_BRAKE = 3.0  # m/s^2, the most a step may shed
@@ -52,13 +49,6 @@ class Moved:
     climb: np.ndarray  # m of height gained (negative: descent)
     v0: np.ndarray  # m/s before and after
     v1: np.ndarray
-
-
-def speed_cap_kmh(f: Fleet, rows: np.ndarray) -> np.ndarray:
-    mode = np.clip(f.speed_mode[rows], 0, 3)
-    limit = f.speed_limit[rows].astype(np.float64)
-    cap = np.minimum(MODE_CAP_KMH[mode], np.where(limit > 0, limit, np.inf))
-    return np.where(f.power[rows] > 0, cap, np.minimum(cap, UNASSISTED_KMH))
 
 
 def _inside(place: Place, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -12,6 +12,9 @@ Printed per target: median req/s, CPU microseconds per request of the server pro
 figure least disturbed by other work on the machine), p99, each relative to the first target.
 Without --imeis, the fleet's IMEIs are read from the first simulator target's control plane
 (every target has the same seeded fleet). CPU figures count the target's main process only.
+`--scrape S` GETs /metrics of each simulator target every S seconds while it is under load, as a
+Prometheus would (its default interval is 15 s); a tree without /metrics just answers 404. The
+metrics' overhead (docs/metrics.md): a tree from before them against one with them, both scraped.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +69,27 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+@contextmanager
+def scraping(port: int, every: float | None) -> Iterator[None]:
+    """GET /metrics every `every` seconds meanwhile (None: not at all)."""
+    stop = threading.Event()
+
+    def scrape() -> None:
+        while not stop.wait(every):
+            with suppress(urllib.error.HTTPError):  # a tree from before /metrics: 404
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+
+    thread = threading.Thread(target=scrape, daemon=True)
+    if every:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if every:
+            thread.join()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("targets", nargs="+")
@@ -70,6 +99,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--mix", type=int, default=0)
     ap.add_argument("--no-pin", action="store_true")
+    ap.add_argument("--scrape", type=float, help="GET /metrics of the simulators every S seconds")
     args = ap.parse_args()
     procs: dict[str, tuple[subprocess.Popen[str], int]] = {}
     ports = {target: 18400 + k for k, target in enumerate(args.targets)}
@@ -100,10 +130,12 @@ def main() -> None:
             for target in (args.targets if r % 2 == 0 else args.targets[::-1]):
                 proc, port = procs[target]
                 before = cpu_ticks(proc.pid)
-                out = subprocess.run(
-                    ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{args.seconds}s", "-s",
-                     str(HERE / "rest.lua"), f"http://127.0.0.1:{port}", "--", args.imeis,
-                     TOKEN, str(args.mix)], capture_output=True, text=True, timeout=120).stdout
+                with scraping(port, None if target.startswith("base") else args.scrape):
+                    out = subprocess.run(
+                        ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{args.seconds}s", "-s",
+                         str(HERE / "rest.lua"), f"http://127.0.0.1:{port}", "--", args.imeis,
+                         TOKEN, str(args.mix)], capture_output=True, text=True,
+                        timeout=120).stdout
                 ticks = cpu_ticks(proc.pid) - before
                 d = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
                 assert not d["non2xx"] and not d["read_errors"], d

@@ -59,3 +59,12 @@ class Pacer:
             return clock.now
         self._last = max(clock.now, self._virt0 + (wall - self._wall0) * clock.speed)
         return self._last
+
+    def behind(self, wall: float) -> float:
+        """Virtual seconds the clock trails the time `wall` asks for; 0 while it keeps up, is
+        paused, or was moved since the last `target` (the pacer goes on from there). Read-only:
+        a reader (the metrics) may ask at any moment without disturbing the pacing."""
+        clock = self.clock
+        if clock.paused or clock.speed != self._speed or clock.now < self._virt0:
+            return 0.0
+        return max(0.0, self._virt0 + (wall - self._wall0) * self._speed - clock.now)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from typing import Any
+
+Listener = Callable[[dict[str, Any]], None]
 
 
 class Journal:
@@ -18,6 +21,9 @@ class Journal:
         self.records: deque[dict[str, Any]] = deque(maxlen=maxlen)
         self.seq = 0
         self.clears = 0  # a reader's `since` from before a clear means nothing after it
+        # Told of every record as it is added, so a reader that needs them all (the metrics'
+        # counters) does not depend on the ring still holding them when it looks.
+        self.listeners: list[Listener] = []
 
     @property
     def capacity(self) -> int:
@@ -27,6 +33,8 @@ class Journal:
         self.seq += 1
         record["seq"] = self.seq
         self.records.append(record)
+        for listener in self.listeners:
+            listener(record)
         return record
 
     def clear(self) -> None:

@@ -14,6 +14,7 @@ from simulator.push.dispatcher import Dispatcher
 from simulator.server import (
     control,
     dashboard,
+    metrics,
     push_routes,
     scenario_routes,
     spec_routes,
@@ -28,13 +29,13 @@ PACE_SLICE_S = 1.0  # virtual seconds advanced between two chances for requests 
 MAX_CONTROL_BODY = 512 * 1024 * 1024  # snapshots of large fleets; vendor bodies have their own cap
 
 
-async def _pace(sim: Simulator) -> None:
+async def _pace(sim: Simulator, pacer: Pacer) -> None:
     """Server mode: move the virtual clock with wall time times the speed factor.
 
     The clock is the simulator's for good (a reset or a snapshot load moves it in place); the
     pacer re-anchors whenever someone else moved it, so a reset never makes it jump.
     """
-    pacer = Pacer(sim.clock, time.monotonic())
+    pacer.reanchor(time.monotonic())  # from now: the app may have been made a while ago
     while True:
         await asyncio.sleep(PACE_INTERVAL_S)
         target = pacer.target(time.monotonic())
@@ -68,18 +69,21 @@ def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     """The simulator's HTTP app. `pace=False` leaves the clock to the control plane (tests)."""
     app = web.Application(client_max_size=MAX_CONTROL_BODY)  # no middleware: http_errors.py
     app[SIM] = sim
+    # Made here, not in the pacing task, so that /metrics can read how far the clock trails.
+    pacer = Pacer(sim.clock, time.monotonic()) if pace else None
     vendor.setup(app)
     control.setup(app)
     dashboard.setup(app)  # the page at / and its live channel /_sim/live
     push_routes.setup(app)  # /_sim/pushes, /_sim/push-chaos
     spec_routes.setup(app)  # /_sim/openapi/{vendor,control}.json
     scenario_routes.setup(app)  # /_sim/scenarios: the scenario library on this server
+    metrics.setup(app, pacer)  # /metrics: Prometheus text format
     add_fallback(app)  # last: JSON 404 and 405 for whatever no route takes
     _deliver_pushes(app, sim)  # app[DISPATCHER]: delivers pushes while the app runs
 
-    if pace:
+    if pacer is not None:
         async def pacing(app: web.Application) -> AsyncIterator[None]:
-            task = asyncio.create_task(_pace(sim))
+            task = asyncio.create_task(_pace(sim, pacer))
             yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

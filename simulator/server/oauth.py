@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from time import perf_counter
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
@@ -32,10 +33,11 @@ def _basic(header: str) -> tuple[str, str] | None:
 
 async def request_token(request: web.Request) -> web.Response:
     sim: Simulator = request.app[SIM]
+    started = perf_counter()
     try:
         raw = await read_body(request)
     except TooLarge:
-        record(sim, request, None, 413)
+        record(sim, request, None, 413, started)
         return too_large(request.path, sim.clock.now)
     fields: dict[str, str] = dict(request.query)
     if request.content_type == "application/x-www-form-urlencoded":
@@ -48,10 +50,12 @@ async def request_token(request: web.Request) -> web.Response:
         fields.setdefault("client_id", basic[0])
         fields.setdefault("client_secret", basic[1])
     answer = sim.vendor.token(fields)
-    record(sim, request, answer.client, answer.status)
+    record(sim, request, answer.client, answer.status, started)
     return json_response(answer.body, answer.status)
 
 
-def record(sim: Simulator, request: web.Request, client_id: str | None, status: int) -> None:
+def record(sim: Simulator, request: web.Request, client_id: str | None, status: int,
+           started: float) -> None:
     sim.requests.add({"endpoint": "token", "method": request.method, "path": request.path,
-                      "platformCode": client_id, "httpStatus": status, "t": sim.clock.now_ms})
+                      "platformCode": client_id, "httpStatus": status, "t": sim.clock.now_ms,
+                      "latencyMs": round((perf_counter() - started) * 1000, 3)})

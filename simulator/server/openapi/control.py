@@ -262,6 +262,11 @@ def paths() -> dict[str, Schema]:
         **push_paths(),
         **scenario_paths(),
         **dashboard_paths(),
+        "/metrics": {"get": op(
+            "metrics", "counters, latency histograms and gauges of this simulator for Prometheus "
+            "to scrape (docs/metrics.md)",
+            page("text/plain; version=0.0.4", "the Prometheus text format, version 0.0.4"),
+            tag="meta")},
         **{f"/_sim/openapi/{n}.json": {"get": op(
             f"openapi{n.title()}", f"this OpenAPI description of the {n} surface",
             ok(ANY_OBJECT), tag="meta")} for n in ("vendor", "control")},
@@ -282,7 +287,8 @@ def spec(version: str) -> Schema:
                  "description": "The simulator's own JSON API under /_sim/ (clock, faults, "
                                 "state, journals, tenants) and the dashboard's routes. Strict: "
                                 "misuse answers 400/404/409 with {error, field} and changes "
-                                "nothing. Not part of the vendor surface."},
+                                "nothing. Not part of the vendor surface. /metrics: for "
+                                "Prometheus."},
         "servers": [{"url": "http://127.0.0.1:8080", "description": "segway-sim serve"}],
         "tags": [{"name": n} for n in ("control", "pushes", "scenarios", "dashboard",
                                         "meta")],

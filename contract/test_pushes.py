@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -129,8 +128,17 @@ def receiver(target: Target, _receiver: Receiver) -> Iterator[Receiver]:
     target.control("PATCH", f"/_sim/platforms/{target.client_id}", {"callbackUrl": before})
 
 
+def settle(target: Target) -> None:
+    """Every push already due has been attempted (a refused one has its retry scheduled)."""
+    target.control("POST", "/_sim/pushes/settle")
+
+
 def advance(target: Target, seconds: float) -> None:
+    """Live through `seconds`: pushes due are attempted first, so a refused one is retried at its
+    right virtual time, and the ones falling due meanwhile before this returns."""
+    settle(target)
     target.control("POST", "/_sim/clock", {"advance": seconds})
+    settle(target)
 
 
 def vehicle(target: Target, change: dict[str, Any] | None = None, **event: Any) -> None:
@@ -222,7 +230,8 @@ def test_a_refused_push_comes_again_once_5_s_later(target: Target, receiver: Rec
     receiver.refuse = 1
     unlock(target)
     [first] = receiver.wait("status", target.iot_code, 1)
-    attempts = refusal_on_record(target)
+    settle(target)  # the refusal is on record: the retry is due 5 s from its answer
+    attempts = pushes_journal(target, type="status", outcome="retry")
     advance(target, 4)  # the retry must not come early ...
     advance(target, 1)  # ... and comes now
     _, second = receiver.wait("status", target.iot_code, 2)
@@ -237,16 +246,6 @@ def test_a_refused_push_comes_again_once_5_s_later(target: Target, receiver: Rec
 def pushes_journal(target: Target, **filters: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = target.control("GET", "/_sim/pushes", **filters)["items"]
     return items
-
-
-def refusal_on_record(target: Target) -> list[dict[str, Any]]:
-    """Wait until the simulator has read the refusal (its retry is due 5 s after that moment):
-    delivery runs beside the control plane, so this is a wait for an answer, not for time."""
-    deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
-    while not (records := pushes_journal(target, type="status", outcome="retry")):
-        assert time.monotonic() < deadline, "the refused push never showed in /_sim/pushes"
-        time.sleep(0.01)
-    return records
 
 
 # -- pushes a partner's receiver captured (--push-capture FILE) ---------------------------------

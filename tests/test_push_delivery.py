@@ -33,11 +33,16 @@ def answering(*statuses: int) -> Any:
     return behaviour
 
 
-async def one_alert(rig: Rig) -> None:
-    """Exactly one push: an alert of the example vehicle, now."""
+def raise_one_alert(rig: Rig) -> None:
+    """Exactly one push: an alert of the example vehicle, now (its delivery under way)."""
     row = rig.sim.fleet.find(EXAMPLE_IMEI)
     assert row is not None
     alerts.raise_alert(rig.sim.fleet, row, 1, rig.sim.clock.now, rig.sim.bus)
+
+
+async def one_alert(rig: Rig) -> None:
+    """Exactly one push: an alert of the example vehicle, now, attempted."""
+    raise_one_alert(rig)
     await rig.settle()
 
 
@@ -293,3 +298,45 @@ async def test_delivered_means_2xx_whatever_the_status(rig: Rig, status: int) ->
     row = rig.sim.fleet.index[EXAMPLE_IMEI]
     alerts.clear_alert(rig.sim.fleet, row, 1, rig.sim.clock.now, rig.sim.bus)
     await rig.settle()
+
+
+async def test_settle_answers_once_every_due_push_has_been_attempted(rig: Rig) -> None:
+    """POST /_sim/pushes/settle: what a test in any language waits on instead of polling."""
+    release = asyncio.Event()
+
+    async def refuse_when_released(got: Got) -> int:
+        await release.wait()
+        return 500
+
+    rig.receiver.behaviour = refuse_when_released
+    raise_one_alert(rig)
+    await rig.receiver.wait_for(1)
+    # Asked while the receiver still holds the push: the answer waits for its refusal.
+    settling = asyncio.ensure_future(rig.client.post("/_sim/pushes/settle"))
+    release.set()
+    answer = await settling
+    assert answer.status == 200
+    body = await answer.json()
+    # The refusal is on record and its retry scheduled (5 s on), not yet made.
+    assert body["pending"] == 0 and body["counters"]["retry"] == 1
+    assert [r["outcome"] for r in attempts(rig)] == ["retry"]
+
+
+async def test_settle_gives_up_after_its_timeout_naming_it(rig: Rig) -> None:
+    release = asyncio.Event()
+
+    async def hang(got: Got) -> int:
+        await release.wait()
+        return 200
+
+    rig.receiver.behaviour = hang
+    raise_one_alert(rig)
+    await rig.receiver.wait_for(1)
+    answer = await rig.client.post("/_sim/pushes/settle?timeout=1")
+    assert answer.status == 409
+    body = await answer.json()
+    assert body["field"] == "timeout" and "after 1 s" in body["error"]
+    release.set()
+    await rig.settle()
+    bad = await rig.client.post("/_sim/pushes/settle?timeout=0")
+    assert bad.status == 400 and (await bad.json())["field"] == "timeout"

@@ -341,6 +341,10 @@ class PushesQuery(QueryModel):
     limit: QueryInt = Field(1000, ge=1, le=MAX_JOURNAL)
 
 
+class SettleQuery(QueryModel):
+    timeout: QueryInt = Field(30, ge=1, le=600, description="wall seconds to wait at most")
+
+
 def filters(query: QueryModel, *, exclude: tuple[str, ...] = ("since", "limit")) -> dict[str, Any]:
     """A journal query's filters by wire name (the journals' records carry wire names)."""
     return query.model_dump(by_alias=True, exclude=set(exclude))

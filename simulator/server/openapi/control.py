@@ -192,6 +192,10 @@ def push_paths() -> dict[str, Schema]:
             "getPushes", "the journal of push attempts", {
                 **answer(answers.PushJournal), **errors(400)}, tag="pushes",
             parameters=query_params(cm.PushesQuery))},
+        "/_sim/pushes/settle": {"post": op(
+            "settlePushes", "wait until every push already due has been attempted (delivered, "
+            "or refused with its retry scheduled)", {**answer(answers.Settled), **errors(400, 409)},
+            tag="pushes", parameters=query_params(cm.SettleQuery))},
         "/_sim/push-chaos": {
             "post": op("addPushChaos", "add a push chaos rule", {
                 **ok(ref("ChaosRule"), "created", "201"), **errors(400)}, tag="pushes",

@@ -188,6 +188,14 @@ class PushJournal(Journal):
     pending: int
 
 
+class Settled(BaseModel):
+    """Every push due has been attempted (`pending`: queued since, not yet attempted; retries not
+    yet due are not queued)."""
+
+    counters: dict[str, Any]
+    pending: int
+
+
 ANSWERS: tuple[type[BaseModel], ...] = (
     SimError, HttpError, Clock, Health, Deleted, Platform, ScenarioSummary, ScenarioRun,
-    VehicleSummary, VehicleList, Vehicle, Journal, PushJournal)
+    VehicleSummary, VehicleList, Vehicle, Journal, PushJournal, Settled)

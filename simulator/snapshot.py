@@ -72,6 +72,51 @@ def _list(name: str, value: Any) -> list[Any]:
     return value
 
 
+# What a number column may hold. Every float is finite (NaN or ±Infinity would be served as
+# 15001 on every later read of the vehicle) and within ±MAGNITUDE (a value beyond 64-bit
+# integers cannot be rendered either), `offline_until` alone may be +Infinity ("until powered",
+# battery.py). Columns used as indices or shown in a field table keep their own range: the
+# control plane's for what PATCH sets (docs/control-plane.md), the reference's for settings,
+# and what the simulator itself writes for the rest (hdop 99.99 is a fix it reports).
+MAGNITUDE = 1e15
+UNBOUNDED_ABOVE = {"offline_until"}
+RANGES: dict[str, tuple[float, float]] = {
+    "speed_mode": (0, 3),  # indexes the modes' speed caps; 0 reads as Eco (FIDELITY.md)
+    "heading": (-1, 3),  # a street-grid direction, -1 before the route is chosen
+    "battery_count": (1, 3),  # batteryCount 1~3: the packs' columns are 3 wide
+    "power": (0, 100),
+    "pack_percent": (0, 100),
+    "iot_percent": (0, 100),
+    "lat": (-90, 90),
+    "lon": (-180, 180),
+    "hdop": (0, 99.99),
+    "satellites": (0, 99),
+    "firmware": (0, 999_999),  # major*10000 + minor*100 + patch, each 0-99
+    "network_signal": (0, 32),
+    "speed_limit": (0, 32),  # 6-32 as set; 0 means no limit
+    "low_power_value": (0, 30),
+    "loc_unlock_interval": (0, 65535),
+    "loc_lock_interval": (0, 65535),
+    "status_riding_interval": (0, 65535),
+    "status_nonriding_interval": (0, 65535),
+    "status_lock_interval": (0, 65535),
+}
+
+
+def _check_range(name: str, arr: np.ndarray) -> None:
+    """Numbers within the column's range, or a SimError naming the first bad row."""
+    column = name.rsplit(".", 1)[-1]
+    if not arr.size or (arr.dtype.kind != "f" and column not in RANGES):
+        return  # booleans, text, and integers that fit their dtype are all servable
+    lo, hi = RANGES.get(column, (-MAGNITUDE, MAGNITUDE))
+    values = arr.reshape(len(arr), -1)
+    with np.errstate(invalid="ignore"):  # NaN compares false: it fails the check below
+        ok = (values >= lo) & ((values <= hi) | (column in UNBOUNDED_ABOVE and values == math.inf))
+    if not ok.all():
+        row = int(np.argwhere(~ok)[0][0])
+        raise SimError(f"{name}[{row}]", f"must be a finite number within {lo:g} to {hi:g}")
+
+
 # -- dump --------------------------------------------------------------------------------------
 
 
@@ -138,12 +183,12 @@ def _tokens(data: Any, platforms: dict[str, Platform], lifetime: int) -> Tokens:
         value, code = raw.get("value"), raw.get("clientId")
         if not isinstance(value, str) or not value or value in tokens.by_value:
             raise SimError(f"tokens.items[{n}].value", "must be a unique non-empty string")
-        if code not in platforms:
+        if not isinstance(code, str) or code not in platforms:
             raise SimError(f"tokens.items[{n}].clientId", "must name a platform of the snapshot")
         expires = _num(f"tokens.items[{n}].expiresAt", raw.get("expiresAt"))
         tokens.by_value[value] = Token(value, platforms[code], expires)
     for code, value in _obj("tokens.newest", data.get("newest")).items():
-        if code not in platforms or value not in tokens.by_value:
+        if code not in platforms or not isinstance(value, str) or value not in tokens.by_value:
             raise SimError(f"tokens.newest.{code}", "must map a platform to one of its tokens")
         if tokens.by_value[value].platform.code != code:
             raise SimError(f"tokens.newest.{code}", "that token belongs to another platform")
@@ -169,6 +214,7 @@ def _fleet(data: Any, n_platforms: int) -> Fleet:
             arr = column_from_json(f"fleet.columns.{name}", col, columns[name], n)
         else:  # a snapshot from before this column existed: the column's default
             arr = np.full((n, col.width) if col.width else (n,), col.default, dtype=col.dtype)
+        _check_range(f"fleet.columns.{name}", arr)
         setattr(fleet, name, arr)
     if n and (int(fleet.platform.min()) < 0 or int(fleet.platform.max()) >= n_platforms):
         raise SimError("fleet.columns.platform", "every value must index a platform")

@@ -94,15 +94,18 @@ async def test_loaded_world_has_the_same_future(client: TestClient, sim: Simulat
         assert await future(c2) == first
 
 
-async def test_non_finite_floats_travel(client: TestClient, sim: Simulator) -> None:
-    sim.fleet.altitude[3] = math.nan
-    sim.fleet.odometer[4] = math.inf
+async def test_infinity_travels_where_the_world_uses_it_and_nan_nowhere(
+        client: TestClient, sim: Simulator) -> None:
+    sim.fleet.offline_until[4] = math.inf  # offline until powered again (world/battery.py)
     saved = await call(client, "GET", "/_sim/snapshot")
-    assert saved["fleet"]["columns"]["altitude"][3] == "NaN"
-    assert saved["fleet"]["columns"]["odometer"][4] == "Infinity"
-    sim.fleet.altitude[3] = sim.fleet.odometer[4] = 0
+    assert saved["fleet"]["columns"]["offline_until"][4] == "Infinity"
+    sim.fleet.offline_until[4] = 0
     await call(client, "PUT", "/_sim/snapshot", saved)
-    assert math.isnan(sim.fleet.altitude[3]) and sim.fleet.odometer[4] == math.inf
+    assert sim.fleet.offline_until[4] == math.inf
+    # A NaN or an infinity anywhere else would be served as 15001 on every read: refused.
+    saved["fleet"]["columns"]["altitude"][3] = "NaN"
+    error = await call(client, "PUT", "/_sim/snapshot", saved, status=400)
+    assert error["field"] == "fleet.columns.altitude[3]"
 
 
 async def test_a_column_missing_from_an_older_snapshot_gets_its_default(

@@ -72,6 +72,7 @@ class Unreadable(Enum):
     """A command body the server could not hand over as JSON (answered after the token check)."""
 
     NOT_JSON = "not JSON"
+    UNDECODABLE = "undecodable"  # its Content-Encoding (gzip...) does not decode
     TOO_LARGE = "too large"
 
 
@@ -288,6 +289,8 @@ class Operations:
             raise BodyTooLarge
         if body is Unreadable.NOT_JSON:
             raise VendorError(15004, "body is not JSON")
+        if body is Unreadable.UNDECODABLE:
+            raise VendorError(15004, "body does not decode as its Content-Encoding says")
         if isinstance(body, dict) and body.get("iotCode") is not None:
             trace.iot_code = str(body["iotCode"])
         params = trace.params = command_params(op, body)

@@ -76,8 +76,9 @@ def column_from_json(name: str, col: Column, values: Any, n: int) -> np.ndarray:
             ok = False
         if not ok:
             raise SimError(name, f"values do not fit the column's type {dtype}")
-        arr = np.array(flat, dtype=dtype)
-    except (OverflowError, ValueError, TypeError, UnicodeError) as exc:
+        with np.errstate(over="raise"):  # 1e308 into a float32 column is not silently inf
+            arr = np.array(flat, dtype=dtype)
+    except (OverflowError, FloatingPointError, ValueError, TypeError, UnicodeError) as exc:
         raise SimError(name, f"values do not fit the column's type {dtype}") from exc
     return arr.reshape((n, col.width) if col.width else (n,))
 

@@ -20,13 +20,13 @@ from simulator.server import (
     spec_routes,
     vendor,
 )
+from simulator.server.control_wire import CONTROL_BODY
 from simulator.server.http_errors import add_fallback
 from simulator.server.keys import DISPATCHER, SIM
 from simulator.sim import Simulator
 
 PACE_INTERVAL_S = 0.05  # how often server mode catches the virtual clock up with wall time
 PACE_SLICE_S = 1.0  # virtual seconds advanced between two chances for requests to run
-MAX_CONTROL_BODY = 512 * 1024 * 1024  # snapshots of large fleets; vendor bodies have their own cap
 
 
 async def _pace(sim: Simulator, pacer: Pacer) -> None:
@@ -67,7 +67,9 @@ def _deliver_pushes(app: web.Application, sim: Simulator) -> None:
 
 def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     """The simulator's HTTP app. `pace=False` leaves the clock to the control plane (tests)."""
-    app = web.Application(client_max_size=MAX_CONTROL_BODY)  # no middleware: http_errors.py
+    # Every route reads its body with its own limit (wire.read_body); this one only bounds a
+    # plain request.read() should a route ever use one.
+    app = web.Application(client_max_size=CONTROL_BODY)  # no middleware: http_errors.py
     app[SIM] = sim
     # Made here, not in the pacing task, so that /metrics can read how far the clock trails.
     pacer = Pacer(sim.clock, time.monotonic()) if pace else None

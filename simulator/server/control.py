@@ -26,7 +26,13 @@ from simulator.server.control_models import (
     Reset,
     filters,
 )
-from simulator.server.control_wire import answers_sim_errors, read_body, read_object, read_query
+from simulator.server.control_wire import (
+    SNAPSHOT_BODY,
+    answers_sim_errors,
+    read_body,
+    read_object,
+    read_query,
+)
 from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.rule_routes import add_rule_routes
@@ -98,7 +104,8 @@ async def get_snapshot(request: web.Request) -> web.Response:
 @answers_sim_errors
 async def put_snapshot(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    snapshot.load(sim, await read_object(request))  # the snapshot reads its own document
+    # The snapshot reads its own document; only it may be large.
+    snapshot.load(sim, await read_object(request, SNAPSHOT_BODY))
     return json_response(health_json(sim))
 
 

@@ -23,6 +23,7 @@ from simulator.server.control_wire import (
     answers_sim_errors,
     parse_body,
     read_query,
+    read_raw,
     renamed,
     sim_error,
 )
@@ -74,7 +75,7 @@ async def list_vehicles(request: web.Request) -> web.Response:
 @answers_sim_errors
 async def create_vehicle(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    body = parse_body(VehicleCreate, await request.read(), empty_ok=True)
+    body = parse_body(VehicleCreate, await read_raw(request), empty_ok=True)
     values = body.values()
     code = values.pop("platform_code", DEMO_CLIENT_ID)
     imei = values.pop("iot_code", None)
@@ -104,7 +105,7 @@ async def get_vehicle(request: web.Request) -> web.Response:
 async def patch_vehicle(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     row = row_of(sim, request)
-    values = parse_body(VehiclePatch, await request.read()).values()
+    values = parse_body(VehiclePatch, await read_raw(request)).values()
     try:
         overrides.check(overrides.flags(sim.fleet, row), values)
     except SimError as err:
@@ -117,7 +118,7 @@ async def patch_vehicle(request: web.Request) -> web.Response:
 async def vehicle_event(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     row = row_of(sim, request)
-    raw = await request.read()
+    raw = await read_raw(request)
     if not raw.strip():
         raise SimError("body", "a JSON object is required")
     try:

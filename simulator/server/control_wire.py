@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from simulator.core.errors import SimError
+from simulator.server import wire
 from simulator.server.wire import json_response
 
 # An unknown field, a wrong JSON type or a NaN is an error; names on the wire are the aliases.
@@ -129,13 +130,40 @@ def parse_body(model: type[M], raw: bytes, empty_ok: bool = False) -> M:
         raise sim_error(exc, known=wire_names(model)) from None
 
 
+# Control-plane bodies are small (a clock change, a rule, a vehicle); only a snapshot is large: a
+# 1,000,000-vehicle world is about 465 MB of JSON. Both limits count decoded bytes (wire.py).
+CONTROL_BODY = 1024 * 1024
+SNAPSHOT_BODY = 1024 * 1024 * 1024
+
+
+class Unread(SimError):
+    """A SimError answered on a connection that then closes (`answers_sim_errors`)."""
+
+    def __init__(self, error: SimError) -> None:
+        super().__init__(error.field, error.message, error.status)
+
+
+async def read_raw(request: web.Request, limit: int = CONTROL_BODY) -> bytes:
+    """The body's bytes, or a SimError on `body`: 413 over `limit`, 400 if it does not decode.
+
+    Raised with the connection marked to close (the rest of the body is not read).
+    """
+    try:
+        return await wire.read_body(request, limit)
+    except wire.TooLarge:
+        error = SimError("body", f"larger than {limit} bytes", 413)
+    except wire.Undecodable:
+        error = SimError("body", "does not decode as its Content-Encoding says")
+    raise Unread(error)
+
+
 async def read_body(request: web.Request, model: type[M], empty_ok: bool = False) -> M:
-    return parse_body(model, await request.read(), empty_ok)
+    return parse_body(model, await read_raw(request), empty_ok)
 
 
-async def read_object(request: web.Request) -> dict[str, Any]:
+async def read_object(request: web.Request, limit: int = CONTROL_BODY) -> dict[str, Any]:
     """The body as a JSON object, for a document that checks itself (a snapshot)."""
-    raw = await request.read()
+    raw = await read_raw(request, limit)
     if not raw.strip():
         raise SimError("body", "a JSON object is required")
     try:
@@ -229,7 +257,8 @@ def answers_sim_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except SimError as err:
-            return json_response(err.to_json(), status=err.status)
+            response = json_response(err.to_json(), status=err.status)
+            return wire.unread(response) if isinstance(err, Unread) else response
 
     return wrapped
 

@@ -9,15 +9,25 @@ See FIDELITY.md.
 from __future__ import annotations
 
 import base64
-import binascii
 from time import perf_counter
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
 from simulator.server.keys import SIM
-from simulator.server.wire import TooLarge, json_response, read_body, too_large
+from simulator.server.wire import (
+    TooLarge,
+    Undecodable,
+    json_response,
+    read_body,
+    too_large,
+    unread,
+)
 from simulator.sim import Simulator
+
+# A body whose Content-Encoding does not decode: OAuth's error for a malformed request.
+UNDECODABLE = {"error": "invalid_request",
+               "error_description": "The request body cannot be decoded (Content-Encoding)"}
 
 
 def _basic(header: str) -> tuple[str, str] | None:
@@ -26,7 +36,7 @@ def _basic(header: str) -> tuple[str, str] | None:
         return None
     try:
         user, sep, password = base64.b64decode(encoded.strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII (a header byte >= 0x80), not UTF-8
         return None
     return (unquote(user), unquote(password)) if sep else None
 
@@ -39,6 +49,9 @@ async def request_token(request: web.Request) -> web.Response:
     except TooLarge:
         record(sim, request, None, 413, started)
         return too_large(request.path, sim.clock.now)
+    except Undecodable:
+        record(sim, request, None, 400, started)
+        return unread(json_response(UNDECODABLE, 400))
     fields: dict[str, str] = dict(request.query)
     if request.content_type == "application/x-www-form-urlencoded":
         # The first value of a repeated field wins, as a servlet's getParameter.

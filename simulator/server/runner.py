@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from simulator.server.app import create_app
+from simulator.server.edge import EdgeRunner
 from simulator.sim import Simulator
 
 
@@ -46,7 +47,7 @@ async def start(sim: Simulator, host: str = "127.0.0.1", port: int = 0, pace: bo
 async def serve_app(app: web.Application, host: str = "127.0.0.1", port: int = 0,
                     sock: socket.socket | None = None) -> Running:
     """Serve `app` on host:port (or `sock`); CannotListen says why the address would not bind."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = EdgeRunner(app, access_log=None, handle_signals=False)  # JSON for malformed HTTP
     await runner.setup()
     site: web.BaseSite
     site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port)

@@ -22,7 +22,15 @@ from simulator.core.operations import BodyTooLarge, Pending, Trace, Unreadable
 from simulator.server.http_errors import json_errors
 from simulator.server.keys import SIM
 from simulator.server.oauth import request_token
-from simulator.server.wire import JSON, TooLarge, new_op_id, read_body, too_large
+from simulator.server.wire import (
+    JSON,
+    TooLarge,
+    Undecodable,
+    new_op_id,
+    read_body,
+    too_large,
+    unread,
+)
 from simulator.sim import Simulator
 
 log = logging.getLogger("segway_sim.vendor")
@@ -77,6 +85,8 @@ async def _body(request: web.Request) -> object:
         raw = await read_body(request)
     except TooLarge:
         return Unreadable.TOO_LARGE
+    except Undecodable:
+        return Unreadable.UNDECODABLE
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -103,19 +113,25 @@ async def _query(sim: Simulator, request: web.Request, op: str) -> web.Response:
 async def _command(sim: Simulator, request: web.Request, op: str) -> web.Response:
     started = perf_counter()
     trace = Trace()
+    body: object = None
     try:
         body = await _body(request)
         pending = sim.vendor.command(op, request.headers.get("Authorization", ""), body, trace)
         if pending is not None:
             await _held(pending)
+        response = _answer(sim, request, op, trace, started, 0, "Success", None, "opId")
     except VendorError as err:
-        return _answer(sim, request, op, trace, started, err.code, err.msg, None, "opId", err)
+        response = _answer(sim, request, op, trace, started, err.code, err.msg, None, "opId",
+                           err)
     except BodyTooLarge:
         return too_large(request.path, sim.clock.now)
     except Exception:  # never a traceback on the wire: the vendor answers 15001
         log.exception("%s failed", op)
-        return _answer(sim, request, op, trace, started, 15001, MESSAGES[15001], None, "opId")
-    return _answer(sim, request, op, trace, started, 0, "Success", None, "opId")
+        response = _answer(sim, request, op, trace, started, 15001, MESSAGES[15001], None,
+                           "opId")
+    # The rest of a body that does not decode is not read (aiohttp would go on decoding it
+    # to find the next request, and fail again): the connection closes after the answer.
+    return unread(response) if body is Unreadable.UNDECODABLE else response
 
 
 # -- the vendor operations, named after the reference's headings ---------------------------------

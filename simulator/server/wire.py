@@ -10,32 +10,58 @@ from typing import Any
 import numpy as np
 import orjson
 from aiohttp import web
+from aiohttp.hdrs import CONTENT_ENCODING
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 JSON = "application/json"
 MAX_BODY = 64 * 1024  # the vendor's bodies are tiny; anything bigger is refused with 413
 
 
 class TooLarge(Exception):
-    """The body exceeds MAX_BODY: answered 413 (see `too_large`)."""
+    """The body exceeds its limit: answered 413 (see `too_large`)."""
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The whole body, refusing more than MAX_BODY bytes (declared or, if chunked, as read)."""
+class Undecodable(Exception):
+    """The body cannot be read as sent: its `Content-Encoding` does not decode, or its framing
+    (chunks) is broken. A client's mistake, never the server's: answered 15004 or 400."""
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    """The whole body, refusing more than `limit` bytes (declared or, as read, after decoding).
+
+    The limit counts decoded bytes and reading stops as soon as it is passed, so a small gzip
+    body that inflates to gigabytes costs at most `limit` bytes of memory: aiohttp inflates in
+    bounded pieces, only as fast as they are read. A declared length over the limit is refused
+    before anything is read (compressed bodies only shrink it by inflating, never grow it).
+    """
     length = request.content_length
-    if length is not None and length > MAX_BODY:
+    if length is not None and length > limit:
         raise TooLarge
     # content.read(n) returns what has arrived so far, not n bytes: read until EOF, or until the
     # declared length is in (aiohttp delivers no more than that: the next read would be EOF).
+    # A body with a Content-Encoding is counted after decoding, so its length says nothing.
+    expected = None if CONTENT_ENCODING in request.headers else length
     chunks: list[bytes] = []
     size = 0
-    while chunk := await request.content.read(MAX_BODY + 1 - size):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise TooLarge
-        if size == length:
-            break
+    try:
+        while chunk := await request.content.read(limit + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            if size == expected:
+                break
+    except (RequestPayloadError, HttpProcessingError):
+        raise Undecodable from None
     return b"".join(chunks)
+
+
+def unread(response: web.Response) -> web.Response:
+    """`response`, closing the connection after it: the rest of a refused body is not read
+    (aiohttp would otherwise go on reading, and inflating, it to find the next request)."""
+    response.force_close()
+    return response
 
 
 def json_response(payload: Any, status: int = 200) -> web.Response:
@@ -88,6 +114,8 @@ _REASONS = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
 }
 
 
@@ -105,4 +133,4 @@ def http_error(status: int, path: str, message: str, now: float) -> web.Response
 
 
 def too_large(path: str, now: float) -> web.Response:
-    return http_error(413, path, f"request body larger than {MAX_BODY} bytes", now)
+    return unread(http_error(413, path, f"request body larger than {MAX_BODY} bytes", now))

@@ -230,3 +230,24 @@ def test_snapshot_parts_travel() -> None:
     assert box["value"] == 5
     snapshot.load(sim, saved)
     assert box["value"] == 1
+
+
+def test_what_a_vehicle_patch_may_write_a_snapshot_carries() -> None:
+    """The loader's ranges (snapshot.RANGES) are wider than PATCH's where the world writes more
+    (hdop 99.99 without a fix, speed mode 0), never narrower: a patched vehicle always reloads."""
+    import annotated_types
+
+    from simulator.server.control_models import VehiclePatch
+    from simulator.snapshot import RANGES
+
+    checked = 0
+    for name, info in VehiclePatch.model_fields.items():
+        if name not in RANGES or name == "firmware":  # a version text: each part 0-99 (its type)
+            continue
+        low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+        high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+        assert low is not None and high is not None, f"{name}: PATCH gives it no range"
+        lo, hi = RANGES[name]
+        assert lo <= low and high <= hi, f"{name}: PATCH {low}-{high}, snapshot {lo}-{hi}"
+        checked += 1
+    assert checked >= 7  # power, lat, lon, satellites, hdop, speed mode, signal, iot percent

@@ -33,6 +33,16 @@ def answering(*statuses: int) -> Any:
     return behaviour
 
 
+def held(release: asyncio.Event, status: int) -> Any:
+    """A receiver behaviour that holds every push until `release` is set, then answers `status`."""
+
+    async def behaviour(got: Got) -> int:
+        await release.wait()
+        return status
+
+    return behaviour
+
+
 def raise_one_alert(rig: Rig) -> None:
     """Exactly one push: an alert of the example vehicle, now (its delivery under way)."""
     row = rig.sim.fleet.find(EXAMPLE_IMEI)
@@ -159,12 +169,7 @@ async def test_a_full_queue_drops_and_journals_what_does_not_fit(rig: Rig) -> No
 
 async def test_a_hanging_receiver_never_holds_up_the_rest_surface(rig: Rig) -> None:
     release = asyncio.Event()
-
-    async def hang(got: Got) -> int:
-        await release.wait()
-        return 200
-
-    rig.receiver.behaviour = hang
+    rig.receiver.behaviour = held(release, 200)
     rig.sim.outbox.limit = 50
     for row in range(len(rig.sim.fleet)):
         rig.sim.fleet.loc_lock_interval[row] = 10
@@ -187,12 +192,7 @@ async def test_a_hanging_receiver_never_holds_up_the_rest_surface(rig: Rig) -> N
 
 async def test_a_reset_discards_the_old_world_and_delivers_the_new(rig: Rig) -> None:
     release = asyncio.Event()
-
-    async def hang_then_fail(got: Got) -> int:
-        await release.wait()
-        return 500
-
-    rig.receiver.behaviour = hang_then_fail
+    rig.receiver.behaviour = held(release, 500)
     rig.dispatcher.concurrency = 1
     row = rig.sim.fleet.find(EXAMPLE_IMEI)
     assert row is not None
@@ -303,12 +303,7 @@ async def test_delivered_means_2xx_whatever_the_status(rig: Rig, status: int) ->
 async def test_settle_answers_once_every_due_push_has_been_attempted(rig: Rig) -> None:
     """POST /_sim/pushes/settle: what a test in any language waits on instead of polling."""
     release = asyncio.Event()
-
-    async def refuse_when_released(got: Got) -> int:
-        await release.wait()
-        return 500
-
-    rig.receiver.behaviour = refuse_when_released
+    rig.receiver.behaviour = held(release, 500)
     raise_one_alert(rig)
     await rig.receiver.wait_for(1)
     # Asked while the receiver still holds the push: the answer waits for its refusal.
@@ -324,12 +319,7 @@ async def test_settle_answers_once_every_due_push_has_been_attempted(rig: Rig) -
 
 async def test_settle_gives_up_after_its_timeout_naming_it(rig: Rig) -> None:
     release = asyncio.Event()
-
-    async def hang(got: Got) -> int:
-        await release.wait()
-        return 200
-
-    rig.receiver.behaviour = hang
+    rig.receiver.behaviour = held(release, 200)
     raise_one_alert(rig)
     await rig.receiver.wait_for(1)
     answer = await rig.client.post("/_sim/pushes/settle?timeout=1")

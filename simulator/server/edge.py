@@ -7,8 +7,9 @@ and its routes, so they are answered here, by a protocol of our own that the run
 every such answer is the Spring Boot error JSON of the rest of the app (wire.http_error), names
 the kind of defect without echoing the input, and closes the connection.
 
-Private aiohttp API used (checked against aiohttp 3.11-3.14): `AppRunner._make_server`,
-`Server._kwargs`, `RequestHandler._handle_request`, `BaseRequest._message` and `_cache`.
+Private aiohttp API used (checked against aiohttp 3.14.1-3.14.5, the declared lower bound up):
+`AppRunner._make_server`, `Server._kwargs`, `RequestHandler._handle_request`,
+`BaseRequest._message` and `_cache`; tests/test_edge_input.py fails if any of them changes.
 """
 
 from __future__ import annotations

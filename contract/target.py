@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.core.control_token import control_headers
+
 TIMEOUT_S = 30.0
 # A syntactically valid IMEI that no platform owns: requests naming it move no hardware.
 NOBODY_IMEI = "000000000000000"
@@ -34,7 +36,12 @@ class Reply:
 
 def request(method: str, url: str, *, data: bytes | None = None,
             headers: dict[str, str] | None = None) -> Reply:
-    req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    """One blocking request; a control-plane one (`/_sim/...`) carries the control token of the
+    environment (SEGWAY_SIM_CONTROL_TOKEN), unless `headers` say who is asking."""
+    headers = dict(headers or {})
+    if urllib.parse.urlsplit(url).path.startswith("/_sim/") and "Authorization" not in headers:
+        headers.update(control_headers())
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as response:
             status, raw, hdrs = response.status, response.read(), dict(response.headers)

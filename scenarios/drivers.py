@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
+from simulator.core.control_token import control_headers
+
 if TYPE_CHECKING:
     from simulator.push.dispatcher import Dispatcher
     from simulator.sim import Simulator
@@ -132,8 +134,8 @@ class HttpDriver:
     async def _call(self, method: str, path: str, body: Any = None,
                     query: dict[str, str] | None = None) -> tuple[int, Any]:
         assert self.session is not None, "driver not open"
-        async with self.session.request(method, self.base_url + path, json=body,
-                                        params=query) as resp:
+        async with self.session.request(method, self.base_url + path, json=body, params=query,
+                                        headers=control_headers()) as resp:
             payload = await resp.json(content_type=None)
             return resp.status, payload
 

@@ -25,6 +25,7 @@ from simulator.core.events import Bus
 from simulator.core.faults import FaultRules
 from simulator.core.fleet import Fleet, make_imeis
 from simulator.core.journal import Journal
+from simulator.core.latency import Latency, LatencyModel
 from simulator.core.operations import InFlight, Operations
 from simulator.core.platforms import DEFAULT_TOKEN_LIFETIME_S, Platform, Tokens
 from simulator.core.rng import Streams
@@ -59,6 +60,7 @@ class Config:
     tick_s: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)  # component-specific knobs
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)  # chance rates (world/config.py)
+    latency: LatencyModel | None = None  # serve --latency; None answers at once (core/latency.py)
 
 
 class Simulator:
@@ -89,6 +91,8 @@ class Simulator:
                                  platform_list=self.platform_list, fleet=self.fleet,
                                  faults=self.faults, inflight=self.inflight, clock=self.clock,
                                  bus=self.bus)
+        if cfg.latency is not None:  # its own stream: waits never shift the world's draws
+            self.vendor.latency = Latency(cfg.latency, self.streams.generator("latency"))
         self.requests = Journal(cfg.extra.get("journal_size", 10_000))
         self.pushes = Journal(cfg.extra.get("push_journal_size", 10_000))
         self.push_chaos = PushChaos(self.streams.generator("push-chaos"))
@@ -137,6 +141,8 @@ class Simulator:
         self.requests.clear()
         self.pushes.clear()
         self.push_chaos.reset(self.streams.generator("push-chaos"))
+        if self.vendor.latency is not None:
+            self.vendor.latency.rng = self.streams.generator("latency")
         self.outbox.clear()
         self.outbox.limit = cfg.extra.get("push_queue", DEFAULT_QUEUE)
         self.step_count = 0
@@ -224,10 +230,6 @@ class Simulator:
         if not self.tickers or any(t not in self.horizons for t in self.tickers):
             return -math.inf
         return min(self.horizons[t](self.clock.now) for t in self.tickers)
-
-    def clear_timers(self) -> None:
-        """Drop every pending timer (a snapshot load: they belong to the world it replaces)."""
-        self.timers.clear()
 
     def _fire_timers(self) -> None:
         while (fn := self.timers.pop_due(self.clock.now)) is not None:

@@ -1,16 +1,25 @@
 """The whole simulated world to and from JSON-able dicts (the control plane's /_sim/snapshot).
 
-A snapshot holds what makes the world: the seed, the clock, the platforms with their secrets and
-callbacks, the issued tokens, every fleet column of `fleet.COLUMNS` (generic, so columns added
-later travel too), the sparse `fleet.extras`, the fault rules, and the states of the seeded
-random streams that decide the future (token values, fault draws). What happened (the request
-and push journals) is not state and stays as it is; pending timers are closures and cannot
-travel, so loading drops them (components that need to survive a load keep their state in
-columns or register a part in `sim.snapshot_parts`).
+A snapshot holds everything that decides the world's future, so that loading it and advancing
+the clock gives exactly the world that advancing the saved one gives: the seed, the clock, the
+platforms with their secrets and callbacks, the issued tokens (and their lifetime), every fleet
+column of `fleet.COLUMNS` (generic, so columns added later travel too; a ride in progress lives
+in them), the sparse `fleet.extras`, the fault rules, the pending data timers in firing order
+(`core/timers.py`: a ride's exact-time end), the states of the seeded random streams (token
+values, fault and push-chaos draws), and the parts components register in
+`sim.snapshot_parts`: the world's cursor, riders and chance rates, and the push cadence's
+schedule and chaos rules. What happened (the request and push journals) is not state and stays
+as it is; the pushes waiting in the outbox (queued, delayed, held, retrying) are saved apart from
+the snapshot, with the state directory (interface13.md), and a load drops them with the
+outbox's closure timers.
 
-`load` is all-or-nothing: everything is read and checked into new objects first, and only a
-snapshot that reads completely is installed, into the simulator's own components (they keep their
-identity: see sim.py). A bad one raises SimError naming the field and changes nothing.
+`load` is all-or-nothing: everything is read and checked (types, finite numbers, ranges, and
+cross-references: a token's platform, a vehicle's platform, a timer's row, a schedule's rows)
+into new objects first, and only a snapshot that reads completely is installed, into the
+simulator's own components (they keep their identity: see sim.py). A bad one raises SimError
+naming the first bad field and changes nothing. Version 1 snapshots from before timers, token
+lifetimes and the world's knobs travelled still load: what they lack keeps this simulator's
+setting (and a ride without its timer ends at the world's next whole second).
 
 The JSON forms of values (columns, random generators) and SnapshotPart live in core/serial.py,
 where components that add parts of their own (the world, the push cadence) find them.
@@ -29,8 +38,9 @@ from simulator.core.errors import SimError
 from simulator.core.faults import FaultRules
 from simulator.core.fleet import COLUMNS, Fleet
 from simulator.core.geo import city_for
-from simulator.core.platforms import Platform, Token, Tokens
+from simulator.core.platforms import MAX_TOKEN_LIFETIME_S, Platform, Token, Tokens
 from simulator.core.serial import (
+    Loading,
     SnapshotPart,
     column_from_json,
     column_json,
@@ -39,8 +49,8 @@ from simulator.core.serial import (
 )
 from simulator.sim import Simulator
 
-__all__ = ["FORMAT", "VERSION", "SnapshotPart", "column_from_json", "column_json", "dump",
-           "load", "rng_from_json", "rng_json"]
+__all__ = ["FORMAT", "VERSION", "Loading", "SnapshotPart", "column_from_json", "column_json",
+           "dump", "load", "rng_from_json", "rng_json"]
 
 FORMAT = "segway-sim/snapshot"
 VERSION = 1
@@ -54,9 +64,11 @@ def _int(name: str, value: Any, lo: int = 0) -> int:
     return value
 
 
-def _num(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SimError(name, "must be a finite number")
+def _num(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or not lo <= value <= hi):
+        raise SimError(name, "must be a finite number" + (f" within {lo:g} to {hi:g}"
+                                                          if math.isfinite(lo + hi) else ""))
     return float(value)
 
 
@@ -79,6 +91,8 @@ def _list(name: str, value: Any) -> list[Any]:
 # control plane's for what PATCH sets (docs/control-plane.md), the reference's for settings,
 # and what the simulator itself writes for the rest (hdop 99.99 is a fix it reports).
 MAGNITUDE = 1e15
+LAST_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: the clock must stay a date
+MAX_SPEED = 1_000_000.0  # as the control plane's clock allows
 UNBOUNDED_ABOVE = {"offline_until"}
 RANGES: dict[str, tuple[float, float]] = {
     "speed_mode": (0, 3),  # indexes the modes' speed caps; 0 reads as Eco (FIDELITY.md)
@@ -135,6 +149,7 @@ def dump(sim: Simulator) -> dict[str, Any]:
                       for t in sim.tokens.by_value.values()],
             "newest": {code: t.value for code, t in sim.tokens.newest.items()},
             "rng": rng_json(sim.tokens.rng),
+            "lifetime": sim.tokens.lifetime,
         },
         "fleet": {
             "nextUid": f.next_uid,
@@ -143,6 +158,7 @@ def dump(sim: Simulator) -> dict[str, Any]:
             "extras": {str(row): extra for row, extra in sorted(f.extras.items()) if extra},
         },
         "faults": {**sim.faults.to_json(), "rng": rng_json(sim.faults.rng)},
+        "timers": sim.timers.dump(),
         "parts": {name: part.dump() for name, part in sim.snapshot_parts.items()},
     }
 
@@ -156,8 +172,10 @@ def _platforms(data: Any) -> list[Platform]:
     for n, raw in enumerate(_list("platforms", data)):
         name = f"platforms[{n}]"
         raw = _obj(name, raw)
-        if set(raw) - known or not isinstance(raw.get("code"), str):
+        if set(raw) - known:
             raise SimError(name, f"must be a platform with fields {sorted(known)}")
+        if not isinstance(raw.get("code"), str):
+            raise SimError(f"{name}.code", "must be a string")
         if not isinstance(raw.get("secret"), str):
             raise SimError(f"{name}.secret", "must be a string")
         if raw.get("callback_url") is not None and not isinstance(raw["callback_url"], str):
@@ -177,6 +195,9 @@ def _platforms(data: Any) -> list[Platform]:
 
 def _tokens(data: Any, platforms: dict[str, Platform], lifetime: int) -> Tokens:
     data = _obj("tokens", data)
+    lifetime = _int("tokens.lifetime", data.get("lifetime", lifetime), 1)
+    if lifetime > MAX_TOKEN_LIFETIME_S:
+        raise SimError("tokens.lifetime", f"must be at most {MAX_TOKEN_LIFETIME_S} s")
     tokens = Tokens(rng_from_json("tokens.rng", data.get("rng")), lifetime=lifetime)
     for n, raw in enumerate(_list("tokens.items", data.get("items"))):
         raw = _obj(f"tokens.items[{n}]", raw)
@@ -185,7 +206,7 @@ def _tokens(data: Any, platforms: dict[str, Platform], lifetime: int) -> Tokens:
             raise SimError(f"tokens.items[{n}].value", "must be a unique non-empty string")
         if not isinstance(code, str) or code not in platforms:
             raise SimError(f"tokens.items[{n}].clientId", "must name a platform of the snapshot")
-        expires = _num(f"tokens.items[{n}].expiresAt", raw.get("expiresAt"))
+        expires = _num(f"tokens.items[{n}].expiresAt", raw.get("expiresAt"), 0, LAST_TIME)
         tokens.by_value[value] = Token(value, platforms[code], expires)
     for code, value in _obj("tokens.newest", data.get("newest")).items():
         if code not in platforms or not isinstance(value, str) or value not in tokens.by_value:
@@ -226,19 +247,21 @@ def _fleet(data: Any, n_platforms: int) -> Fleet:
     for key, extra in _obj("fleet.extras", data.get("extras", {})).items():
         if not key.isdigit() or int(key) >= n:
             raise SimError(f"fleet.extras.{key}", "keys must be row numbers of the fleet")
-        fleet.extras[int(key)] = _obj(f"fleet.extras.{key}", extra)
+        extra = _obj(f"fleet.extras.{key}", extra)
+        for name, value in extra.items():  # each one a settings object the vendor calls update
+            _obj(f"fleet.extras.{key}.{name}", value)
+        fleet.extras[int(key)] = extra
     fleet.imeis = list(imeis)
     fleet.index = {imei: row for row, imei in enumerate(imeis)}
     return fleet
 
 
-def _parts(sim: Simulator, data: Any) -> list[Callable[[], None]]:
+def _parts(sim: Simulator, data: Any, loading: Loading) -> list[Callable[[], None]]:
     data = _obj("parts", data if data is not None else {})
     unknown = set(data) - set(sim.snapshot_parts)
     if unknown:
         raise SimError(f"parts.{sorted(unknown)[0]}", "no such component in this simulator")
-    return [part.prepare(data[name]) for name, part in sim.snapshot_parts.items()
-            if name in data]
+    return [part.prepare(data.get(name), loading) for name, part in sim.snapshot_parts.items()]
 
 
 def load(sim: Simulator, data: Any) -> None:
@@ -250,8 +273,8 @@ def load(sim: Simulator, data: Any) -> None:
         raise SimError("version", f"must be {VERSION}")
     seed = _int("seed", data.get("seed"))
     clock = _obj("clock", data.get("clock"))
-    now = _num("clock.now", clock.get("now"))
-    speed = _num("clock.speed", clock.get("speed"))
+    now = _num("clock.now", clock.get("now"), 0, LAST_TIME)
+    speed = _num("clock.speed", clock.get("speed"), 0, MAX_SPEED)
     if speed <= 0:
         raise SimError("clock.speed", "must be > 0")
     if not isinstance(clock.get("paused"), bool):
@@ -263,7 +286,8 @@ def load(sim: Simulator, data: Any) -> None:
     fleet = _fleet(data.get("fleet"), len(platforms))
     faults_data = _obj("faults", data.get("faults"))
     faults = FaultRules.from_json(faults_data, rng_from_json("faults.rng", faults_data.get("rng")))
-    installs = _parts(sim, data.get("parts"))
+    timers = sim.timers.read("timers", data.get("timers", []), len(fleet))
+    installs = _parts(sim, data.get("parts"), Loading(now, len(fleet)))
 
     # Everything read: install into the simulator's components (nothing below can fail on input).
     sim.config.seed = seed
@@ -278,7 +302,8 @@ def load(sim: Simulator, data: Any) -> None:
     sim.fleet.copy_from(fleet)
     sim.faults.copy_from(faults)
     sim.inflight.clear()
-    sim.clear_timers()
+    sim.timers.install(timers)  # the outbox's closure timers go with the world they were for
+    sim.outbox.drop_waiting()  # ... and so do the pushes those timers would have queued
     # What was derived from the old fleet goes; the parts below restore what they carry.
     sim.cadence.reset()
     sim.world.invalidate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,19 @@ def test_segway_sim_bench_passes_the_harness_only_the_options_given() -> None:
     assert (args.rounds, args.seconds, args.scenarios, args.loop, args.vehicles) == (
         1, 3.0, ["mix"], "asyncio", 10_000)  # --quick overrides, as from the harness's own CLI
     assert harness_args(bench.make_context("bench", [])) == []
+
+
+def test_the_soak_benchmark_runs_and_reports_its_figures() -> None:
+    """benchmarks/soak.py end to end, for seconds at tiny rates (its real run: RESULTS.md)."""
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "soak.py"), "--minutes", "0.1", "--warmup", "2", "--rate",
+         "40", "--pushes", "20", "--vehicles", "400", "--connections", "4"],
+        capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = run.stdout
+    assert re.search(r"requests : [\d,]+ req/s .* 0 connection errors, 0 non-2xx", out), out
+    retried = re.search(r"delivered ([\d,]+), retried ([\d,]+), failed [\d,]+, dropped", out)
+    assert retried, out  # the receiver fails 10 % of the pushes: some are retried
+    assert int(retried[1].replace(",", "")) > 0 and int(retried[2].replace(",", "")) > 0
+    assert re.search(r"RSS      : [\d.]+ MB after warm-up, [\d.]+ MB at the end", out), out
+    assert re.search(r"journals : requests [\d,]+/10,000 retained", out), out

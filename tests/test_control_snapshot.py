@@ -116,10 +116,13 @@ async def test_a_column_missing_from_an_older_snapshot_gets_its_default(
     assert (sim.fleet.lock_voltage == COLUMNS["lock_voltage"].default).all()
 
 
-async def test_load_drops_pending_timers(client: TestClient, sim: Simulator) -> None:
+async def test_load_drops_closure_timers(client: TestClient, sim: Simulator) -> None:
+    """Closure timers (the outbox's, saved with the pushes) belong to the world a load replaces;
+    data timers travel (tests/test_snapshot_future.py)."""
     fired: list[float] = []
     saved = await call(client, "GET", "/_sim/snapshot")
     sim.call_at(sim.clock.now + 5, lambda: fired.append(sim.clock.now))
+    assert snapshot.dump(sim)["timers"] == saved["timers"] == []
     await call(client, "PUT", "/_sim/snapshot", saved)
     sim.advance(10)
     assert fired == []
@@ -215,7 +218,8 @@ def test_snapshot_parts_travel() -> None:
     sim = Simulator(Config(seed=7, vehicles=3, paused=True))
     box = {"value": 1}
 
-    def prepare(data: Any) -> Callable[[], None]:
+    def prepare(data: Any, loading: snapshot.Loading) -> Callable[[], None]:
+        assert loading.rows == 3 and loading.now == sim.clock.now  # the snapshot's fleet, clock
         if not isinstance(data, int):
             raise snapshot.SimError("parts.box", "must be an integer")
         return lambda: box.update(value=data)

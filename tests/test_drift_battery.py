@@ -30,6 +30,7 @@ proxy_module = importlib.import_module("drift.proxy")
 
 TOKEN = "f3bbd782-04c7-42e5-bed9-524cde3eb415"  # the demo platform's pre-issued token
 ALL_REST = [*rest.MUTATIONS, rest.ADDED_FIELD]
+JSON = {"Content-Type": "application/json"}  # what the control plane takes a body as
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def send(url: str, method: str, path: str, headers: dict[str, str], body: bytes,
 def observe(mock: ServerThread, probe: Any, mutation: Any) -> tuple[Any, ...]:
     """A probe's last answer through a proxy playing `mutation` (None: no mutation), the test
     vehicle after it, and how many answers the proxy changed."""
-    send(mock.url, "POST", "/_sim/reset", {}, b"{}")
+    send(mock.url, "POST", "/_sim/reset", JSON, b"{}")
     proxy = proxy_module.Proxy(mock.url, mutation, vehicles=frozenset(DEMO_IMEIS))
     runner = web.AppRunner(proxy.app(), access_log=None, handle_signals=False)
     mock.submit(runner.setup()).result(10)
@@ -98,7 +99,7 @@ def test_each_rest_mutation_changes_what_the_client_sees(mock: ServerThread,
 def test_the_unmutated_proxy_and_the_control_plane_answer_as_the_mock(mock: ServerThread,
                                                                       ) -> None:
     for mutation in (None, rest.UNCHANGED, rest.MUTATIONS[0]):
-        send(mock.url, "POST", "/_sim/reset", {}, b"{}")
+        send(mock.url, "POST", "/_sim/reset", JSON, b"{}")
         direct = send(mock.url, "GET", f"/_sim/vehicles/{DEMO_IMEIS[0]}", {}, b"")
         proxy = proxy_module.Proxy(mock.url, mutation)
         runner = web.AppRunner(proxy.app(), access_log=None, handle_signals=False)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from simulator.core import params
@@ -319,6 +319,16 @@ async def test_iot_code_as_string_or_number(client: TestClient, sim: Simulator, 
     assert code == 0
 
 
+@HTTP
+@given(op=st.sampled_from(COMMANDS), number=st.integers(0, 10**20 - 1))
+@example(op="unlock", number=10**20 - 1).via("beyond 64 bits")
+async def test_an_iot_code_number_of_up_to_20_digits_reads_as_its_digits(
+        client: TestClient, sim: Simulator, op: str, number: int) -> None:
+    """Beyond 64 bits too (a JSON parser that rounds it to a float would answer 15004)."""
+    code, _ = await send(client, sim, op, {**VALID[op], "iotCode": number})
+    assert code == 15102  # read, and looked up: no vehicle has it
+
+
 BAD_IMEIS = st.one_of(
     st.booleans(),
     st.floats(allow_nan=False, allow_infinity=False),
@@ -326,6 +336,7 @@ BAD_IMEIS = st.one_of(
     st.text(max_size=22).filter(lambda s: not re.fullmatch(r"[0-9]{1,20}", s)),
     st.just(f" {EXAMPLE_IMEI} "),  # not trimmed: a String field is taken as sent
     st.from_regex(r"[0-9]{21,25}", fullmatch=True),
+    st.integers(10**20, 10**30),  # a number of 21 digits or more
     st.lists(st.just(EXAMPLE_IMEI), max_size=1),
     st.just({"iotCode": EXAMPLE_IMEI}),
 )

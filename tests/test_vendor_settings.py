@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from simulator.core.events import STATUS, Event
 from simulator.core.fleet import firmware_code
 from simulator.sim import Simulator
 from tests.helpers.vendor import (
+    AUTH,
     EXAMPLE_IMEI,
     INTERVAL_COLUMNS,
     SWITCH_COLUMNS,
@@ -155,6 +157,33 @@ async def test_ambient_setting_stored(client: TestClient, sim: Simulator) -> Non
         "faultMode": {"mode": 1, "color": 7},
         "turboMode": {"mode": 3, "color": 4, "bright": 3},
     }
+
+
+# The reference's example body of setting/ambient, verbatim: its comments make it not JSON.
+AMBIENT_EXAMPLE = """{
+    "iotCode":"8612345678901",
+    "bright": 3,
+    "exerciseMode": {
+        "mode": 4,   /* 4:breathing */
+        "bright": 2, /* 2:Medium */
+        "color": 1   /* 1:Green */
+    },
+    "faultMode": {
+        "mode": 2,   /* 2:Always on */
+        "color": 2   /* 1:Red */
+    }
+}"""
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (AMBIENT_EXAMPLE, 15004),  # as the document prints it: not JSON (FIDELITY.md)
+    (re.sub(r"/\*.*?\*/", "", AMBIENT_EXAMPLE), 0),  # what a client sends
+])
+async def test_ambient_example_as_printed_and_as_sent(client: TestClient, body: str,
+                                                      code: int) -> None:
+    resp = await client.post("/api/v2/vehicle/setting/ambient", data=body,
+                             headers={**AUTH, "Content-Type": "application/json"})
+    assert (await resp.json())["code"] == code
 
 
 async def test_ambient_setting_with_only_bright(client: TestClient, sim: Simulator) -> None:

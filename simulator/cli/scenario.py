@@ -10,6 +10,7 @@ code is 1 if one of them did not happen (2: the run could not be played at all).
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from simulator.cli.checks import URL, Failed, FiniteRange, simulator_at
+from simulator.core.control_token import CONTROL_TOKEN_ENV
 
 if TYPE_CHECKING:  # rich and the library load when the command runs, not with every CLI call
     from rich.console import Console
@@ -135,13 +137,15 @@ def list_library(console: Console) -> None:
 @click.option("--base-url", default=None, type=URL,
               help="Drive a running simulator through its control plane instead of an "
                    "in-process one.")
+@click.option("--control-token", envvar=CONTROL_TOKEN_ENV, default=None, metavar="TOKEN",
+              help=f"The --base-url server's control token (env {CONTROL_TOKEN_ENV}).")
 @click.option("--record", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the event log (JSON lines) to this file.")
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Replay an event log against a fresh simulator and compare the pushes.")
 def scenario(name: str | None, show_list: bool, seed: int | None, speed: float | None,
              vehicles: int | None, callback: str | None, base_url: str | None,
-             record: str | None, replay: str | None) -> None:
+             control_token: str | None, record: str | None, replay: str | None) -> None:
     """Play a seeded fleet story (NAME from --list, or a .py file with a SCENARIO).
 
     Exit code 0: every expected outcome happened; 1: one did not; 2: the story could not be
@@ -149,6 +153,8 @@ def scenario(name: str | None, show_list: bool, seed: int | None, speed: float |
     """
     from rich.console import Console
 
+    if control_token:  # where every control-plane client of this process reads it
+        os.environ[CONTROL_TOKEN_ENV] = control_token
     # Soft wrap: lines break where the terminal does, so what is said stays greppable.
     console = Console(highlight=False, soft_wrap=True)
     if show_list:

@@ -11,7 +11,8 @@ after the lookup, before the in-flight check, so an injected failure never waits
 A rule with `delayMs` holds the answer back for that many wall milliseconds (a slow device): a
 command stays in flight meanwhile. The core never sleeps: the operation returns a `Pending` that
 carries the delay, and the caller waits (the server: asyncio.sleep; a test: not at all) and then
-calls `Pending.finish()` for the answer, or `abandon()` if it gives up.
+calls `Pending.finish()` for the answer, or `abandon()` if it gives up. The latency model of
+`serve --latency` (latency.py) holds answers back the same way when no rule matches.
 
 The server parses requests and renders answers (simulator/server/vendor.py, oauth.py); tests and
 Hypothesis state machines call these operations directly.
@@ -19,6 +20,7 @@ Hypothesis state machines call these operations directly.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from simulator.core.errors import VendorError
 from simulator.core.events import Bus
 from simulator.core.faults import FaultRules, Rule
 from simulator.core.fleet import Fleet
+from simulator.core.latency import Latency
 from simulator.core.params import command_params, only_imei, query_params
 from simulator.core.platforms import Platform, Tokens
 
@@ -124,7 +127,8 @@ def _nothing() -> None:
 
 
 class Pending(Generic[T]):
-    """An answer a fault rule holds back: wait `delay` wall seconds, then `finish()`.
+    """An answer held back (a fault rule's delay, a round trip of the latency model): wait `delay`
+    wall seconds, then `finish()`.
 
     `finish` gives the answer (or raises its VendorError) and releases what the operation holds
     (a command's in-flight mark); `abandon` only releases, for a caller that gives up waiting.
@@ -167,6 +171,32 @@ def _fault(rule: Rule) -> VendorError:
     return VendorError(rule.code, f"fault rule {rule.id}")
 
 
+def _refused(delay: float, err: VendorError,
+             release: Callable[[], None] = _nothing) -> Pending[Any]:
+    def answer() -> Any:
+        raise err
+
+    return Pending(delay, answer, release)
+
+
+def _device_trip(trip: float, timeout: float, answer: Callable[[], T],
+                 release: Callable[[], None] = _nothing) -> Pending[T]:
+    """The answer after a device round trip of `trip` seconds, or 15302 when `timeout` runs out
+    first. The request reached the vehicle halfway through the trip: if that fitted in the
+    timeout, it took effect though the answer says 15302 (FIDELITY.md, latency)."""
+    if trip <= timeout:
+        return Pending(trip, answer, release)
+
+    def late() -> T:
+        if trip / 2 <= timeout:
+            # A refusal by the vehicle is not heard either: the caller has 15302 anyway.
+            with contextlib.suppress(VendorError):
+                answer()
+        raise VendorError(15302, f"device round trip {trip:.1f} s > timeout {timeout:g} s")
+
+    return Pending(timeout, late, release)
+
+
 @dataclass(eq=False)
 class Operations:
     """The vendor's operations over the simulator's state: what they read, and nothing else."""
@@ -179,6 +209,7 @@ class Operations:
     inflight: InFlight
     clock: Clock
     bus: Bus
+    latency: Latency | None = None  # serve --latency: None answers at once (latency.py)
 
     # -- the token endpoint ---------------------------------------------------------------------
 
@@ -255,7 +286,9 @@ class Operations:
         realtime = bool(params.get("realTimeLocation"))
         rule = self._rule(platform, imei, op)
         if rule is None:
-            return self._read(row, op, realtime)
+            if self.latency is None:
+                return self._read(row, op, realtime)
+            return self._late_read(self.latency, row, op, realtime)
         if not rule.delayMs:
             raise _fault(rule)
 
@@ -265,6 +298,20 @@ class Operations:
             return self._read(row, op, realtime)
 
         return Pending(rule.delayMs / 1000, answer)
+
+    def _late_read(self, latency: Latency, row: int, op: str,
+                   realtime: bool) -> Pending[Reading]:
+        """A query answered after its round trip: the cloud's, or the device's when it asks the
+        vehicle itself (realTimeLocation=true, admitted by the cloud first)."""
+        if realtime:
+            try:
+                vehicle.admit_realtime(self.fleet, row)
+            except VendorError as err:
+                return _refused(latency.cloud(op), err)
+            trip = latency.device(op, self.fleet.network_signal.item(row))
+            return _device_trip(trip, latency.model.timeout_s,
+                                lambda: self._read(row, op, realtime))
+        return Pending(latency.cloud(op), lambda: self._read(row, op, realtime))
 
     def _read(self, row: int, op: str, realtime: bool) -> Reading:
         if realtime:
@@ -301,6 +348,8 @@ class Operations:
             raise _fault(rule)  # an injected failure does not wait for the command in flight
         self.inflight.begin(row)
         if rule is None:
+            if self.latency is not None:
+                return self._late_command(self.latency, row, op, params)
             try:
                 self.execute(row, op, params)
             finally:
@@ -313,6 +362,24 @@ class Operations:
             self.execute(row, op, params)
 
         return Pending(rule.delayMs / 1000, answer, lambda: self.inflight.end(row))
+
+    def _late_command(self, latency: Latency, row: int, op: str,
+                      params: dict[str, Any]) -> Pending[None]:
+        """A command that waits for its round trips, holding the vehicle (15104) meanwhile.
+
+        The cloud refuses from the state the vehicle last reported (offline, dormant, ...) in a
+        cloud round trip; an admitted command travels to the vehicle and back.
+        """
+        def release() -> None:
+            self.inflight.end(row)
+
+        try:
+            vehicle.admit(self.fleet, row, op)
+        except VendorError as err:
+            return _refused(latency.cloud(op), err, release)
+        trip = latency.device(op, self.fleet.network_signal.item(row))
+        return _device_trip(trip, latency.model.timeout_s,
+                            lambda: self.execute(row, op, params), release)
 
     def execute(self, row: int, op: str, params: dict[str, Any]) -> None:
         """A validated command reaching the vehicle in `row`: its state guards, then its effect.

@@ -103,8 +103,10 @@ class RuleSet(Generic[R]):
     def from_json(cls, data: Any, rng: np.random.Generator) -> Self:
         """Rebuild the rules of `to_json`; raises SimError naming the field of a bad one."""
         name = cls.name
-        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        if not isinstance(data, dict):
             raise SimError(name, "must be {nextId, rules: [...]}")
+        if not isinstance(data.get("rules"), list):
+            raise SimError(f"{name}.rules", "must be a list of rules")
         known = frozenset(f.name for f in fields(cls.rule_class))
         out = cls(rng)
         for n, raw in enumerate(data["rules"]):

@@ -111,10 +111,20 @@ def rng_from_json(name: str, data: Any) -> np.random.Generator:
     return gen
 
 
+@dataclass(frozen=True)
+class Loading:
+    """What a part's checks may need of the snapshot being loaded (nothing of it is installed
+    while parts are prepared)."""
+
+    now: float  # its clock
+    rows: int  # its fleet's size
+
+
 @dataclass
 class SnapshotPart:
-    """A component's own state in a snapshot: `prepare` reads and checks (raising SimError)
-    without touching anything, and returns the function that installs it."""
+    """A component's own state in a snapshot: `prepare(data, loading)` reads and checks (raising
+    SimError) without touching anything, and returns the function that installs it. `data` is
+    None for a snapshot without the part (from before it existed): the part starts afresh."""
 
     dump: Callable[[], Any]
-    prepare: Callable[[Any], Callable[[], None]]
+    prepare: Callable[[Any, Loading], Callable[[], None]]

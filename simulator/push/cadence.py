@@ -34,12 +34,14 @@ from simulator.core.errors import SimError
 from simulator.core.events import LOCATION, STATUS, Event
 from simulator.core.fleet import Column
 from simulator.core.rng import hash_uniform, stream_id
-from simulator.core.serial import column_from_json, column_json, rng_from_json, rng_json
+from simulator.core.serial import Loading, column_from_json, column_json, rng_from_json, rng_json
 from simulator.push.chaos import PushChaos
 from simulator.push.outbox import Outbox
 
 PERIODIC = (LOCATION, STATUS)  # column order of the schedule arrays
 _PHASE_STREAM = stream_id("push-phase")
+MAX_PERIOD_S = 65535  # the interval settings' largest value
+SLACK_S = 1.0  # rounding: every step leaves each next report after the clock, within a period
 
 
 class Cadence:
@@ -156,28 +158,52 @@ class Cadence:
             "chaos": {**chaos.to_json(), "rng": rng_json(chaos.rng)},
         }
 
-    def prepare(self, data: Any) -> Callable[[], None]:
+    def prepare(self, data: Any, loading: Loading) -> Callable[[], None]:
+        if data is None:  # a snapshot from before pushes had a part: every phase afresh
+            return self.reset
         if not isinstance(data, dict) or not isinstance(data.get("schedule"), dict):
             raise SimError("parts.pushes", "must be {schedule, chaos}")
         raw = data["schedule"]
         n = len(raw["next"]) if isinstance(raw.get("next"), list) else 0
         name = "parts.pushes.schedule."
+        if n > loading.rows:  # fewer is fine: vehicles added since the last step get a phase
+            raise SimError(name + "next", f"must have at most a row per vehicle ({loading.rows})")
         period = column_from_json(name + "period", Column(np.float64, 0, 2), raw.get("period"), n)
         nxt = column_from_json(name + "next", Column(np.float64, 0, 2), raw.get("next"), n)
         online = column_from_json(name + "reportedOnline", Column(np.bool_, False),
                                   raw.get("reportedOnline"), n)
+        _check_schedule(name, period, nxt, loading.now)
         chaos_data = data.get("chaos")
         if not isinstance(chaos_data, dict):
             raise SimError("parts.pushes.chaos", "must be {nextId, rules, rng}")
         rng = rng_from_json("parts.pushes.chaos.rng", chaos_data.get("rng"))
-        chaos = PushChaos.from_json({k: v for k, v in chaos_data.items() if k != "rng"}, rng)
+        try:
+            chaos = PushChaos.from_json({k: v for k, v in chaos_data.items() if k != "rng"}, rng)
+        except SimError as exc:
+            raise SimError(f"parts.pushes.{exc.field}", exc.message) from None
 
         def install() -> None:
             self.chaos.copy_from(chaos)
-            if n and n == len(self.env.fleet):
-                self.period, self.next, self.reported_online = period, nxt, online
-                self._n = n
-            else:  # not scheduled yet, or for another fleet: start afresh
-                self.reset()
+            self.period, self.next, self.reported_online = period, nxt, online
+            self._n = n
 
         return install
+
+
+def _check_schedule(name: str, period: np.ndarray, nxt: np.ndarray, now: float) -> None:
+    """A period within the interval settings' range, and a next report after the clock and at
+    most a period ahead (as every step leaves it), or none without a period: anything else would
+    push garbage, or a flood of overdue reports, at the next step."""
+    with np.errstate(invalid="ignore"):
+        bad_period = ~((period >= 0) & (period <= MAX_PERIOD_S))
+        due = period > 0
+        bad_next = np.where(due, ~((nxt >= now - SLACK_S) & (nxt <= now + period + SLACK_S)),
+                            nxt != np.inf)
+    for column, bad, what in (
+        ("period", bad_period, f"a number of seconds within 0 to {MAX_PERIOD_S}"),
+        ("next", bad_next, "the time of the next report: within a period of the clock, "
+                           "Infinity without a period"),
+    ):
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise SimError(f"{name}{column}[{row}]", f"must be {what}")

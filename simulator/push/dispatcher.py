@@ -2,9 +2,10 @@
 
 Any 2xx is delivered; any other status, a refused connection or no answer within the timeout
 (wall seconds: it is a real network wait) is reported back to the outbox, which journals the
-attempt and retries once, 5 virtual seconds later. Delivery shares the event loop with the REST
-surface but never holds it: at most `concurrency` requests per platform are in flight, and what
-waits beyond that sits in the outbox's bounded queues.
+attempt and retries once, 5 virtual seconds later. Delivery never holds the event loop: at most
+`concurrency` requests per platform are in flight, and what waits beyond that sits in the
+outbox's bounded queues. The HTTP itself is a sender's (sender.py): on this loop, or in a child
+process on another core, so that at fleet scale the pushes do not take the REST surface's core.
 
 The outbox keeps its identity across resets (it is cleared in place), so a dispatcher serves one
 outbox for its whole life; the server starts and stops it with the app (server/app.py).
@@ -13,37 +14,35 @@ outbox for its whole life; the server starts and stops it with the app (server/a
 from __future__ import annotations
 
 import asyncio
-import time
-
-import aiohttp
-from multidict import CIMultiDict
-from yarl import URL
 
 from simulator.push.outbox import Outbox, Push
+from simulator.push.sender import FORM, LocalSender, ProcessSender, Sender
+
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_TIMEOUT_S", "DELIVERIES", "FORM", "Dispatcher"]
 
 DEFAULT_CONCURRENCY = 16  # requests in flight per platform
 DEFAULT_TIMEOUT_S = 5.0  # wall seconds for the receiver to answer
-MAX_ANSWER = 64 * 1024  # what is read of a receiver's answer (the rest is discarded)
-FORM = CIMultiDict({"Content-Type": "application/x-www-form-urlencoded"})
+DELIVERIES = ("local", "process")  # where the HTTP of pushes runs (serve --push-delivery)
 
 
 class Dispatcher:
     def __init__(self, outbox: Outbox, concurrency: int | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, delivery: str = "local") -> None:
         self.outbox = outbox
         self.concurrency = int(concurrency or DEFAULT_CONCURRENCY)
         self.timeout = float(timeout or DEFAULT_TIMEOUT_S)
+        self.delivery = delivery
         self.workers: dict[str, int] = {}
-        self._urls: dict[str, URL] = {}  # parsed once: a platform has five push URLs
         self._tasks: set[asyncio.Task[None]] = set()
         self._settled = asyncio.Event()
-        self._session: aiohttp.ClientSession | None = None
+        self._sender: Sender | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        # No connector-wide limit: concurrency is bounded per platform instead.
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        sender = ProcessSender() if self.delivery == "process" else LocalSender()
+        await sender.start()
+        self._sender = sender
         self.outbox.wakeup = self._wake
         for platform in list(self.outbox.queues):  # what was queued before delivery started
             self._wake(platform)
@@ -54,14 +53,14 @@ class Dispatcher:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-        self._session = None
+        if self._sender is not None:
+            await self._sender.stop()
+        self._sender = None
 
     def _wake(self, platform: str) -> None:
         """Called by the outbox (synchronously) when `platform` has work: one worker per queued
         push, up to the concurrency (busy workers take more when they are done)."""
-        if self._loop is None or self._session is None:
+        if self._loop is None or self._sender is None:
             return
         outbox = self.outbox
         busy = self.workers.get(platform, 0)
@@ -80,33 +79,9 @@ class Dispatcher:
             self._settled.set()
 
     async def _deliver(self, outbox: Outbox, push: Push) -> None:
-        assert self._session is not None
-        status: int | None = None
-        error: str | None = None
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        started = time.perf_counter()
-        try:
-            # A redirect is an answer like any other non-2xx: it is not followed.
-            url = self._urls.get(push.url) or self._url(push.url)
-            async with self._session.post(url, data=push.body, headers=FORM,
-                                          allow_redirects=False, timeout=timeout) as resp:
-                status = resp.status
-                await resp.content.read(MAX_ANSWER)
-        except TimeoutError:
-            error = f"no answer within {self.timeout:g} s"
-        except aiohttp.ClientConnectorError as exc:
-            error = f"connection failed: {exc.os_error.strerror or exc.os_error}"
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a receiver must never stop delivery: record what happened
-            error = f"{type(exc).__name__}: {exc}"
-        outbox.attempted(push, status, error, (time.perf_counter() - started) * 1000)
-
-    def _url(self, text: str) -> URL:
-        if len(self._urls) > 1000:  # callbacks change rarely; never let the cache grow unbounded
-            self._urls.clear()
-        url = self._urls[text] = URL(text)
-        return url
+        assert self._sender is not None
+        status, error, ms = await self._sender.send(push.url, push.body, self.timeout)
+        outbox.attempted(push, status, error, ms)
 
     def busy(self) -> bool:
         return any(self.workers.values()) or self.outbox.pending() > 0

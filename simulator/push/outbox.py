@@ -9,11 +9,17 @@ bounded amount of memory.
 A reset clears the outbox in place and starts a new generation: attempts of pushes from before
 it that are still in flight when they end are neither journaled nor retried (they belong to a
 world that is gone).
+
+Every push not yet delivered is known here, wherever it is (queued, in flight, waiting for its
+retry or a chaos delay), so `undelivered` can list them for the state directory and `restore`
+can queue them again after a restart (server/state_dir.py): delivery is at-least-once, a push in
+flight at the save may arrive twice.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +29,7 @@ from urllib.parse import quote, urlencode
 
 from simulator.core import readings
 from simulator.core.env import Env
+from simulator.core.errors import SimError
 from simulator.core.events import ALERT, COMPONENTS, FAULT, LOCATION, STATUS
 from simulator.core.journal import Journal
 from simulator.push.chaos import PushChaos
@@ -126,6 +133,10 @@ class Outbox:
         self.generation = 0
         self.queues: dict[str, deque[Push]] = {}
         self.held: dict[str, list[Push]] = {}  # reorder: waiting for the platform's next push
+        # Taken by the dispatcher, not yet reported back (a stopped dispatcher leaves them here).
+        self.inflight: dict[Push, None] = {}
+        # Waiting for a virtual time (the retry, a chaos delay or reorder): push -> that time.
+        self.waiting: dict[Push, float] = {}
         self.wakeup: Wakeup | None = None  # set by the running dispatcher
         self.counters = dict.fromkeys(("queued", *OUTCOMES), 0)
         self._ids = itertools.count(1)
@@ -136,6 +147,8 @@ class Outbox:
         self.generation += 1
         self.queues.clear()
         self.held.clear()
+        self.inflight.clear()
+        self.waiting.clear()
         self.counters = dict.fromkeys(("queued", *OUTCOMES), 0)
         self._ids = itertools.count(1)
 
@@ -177,10 +190,23 @@ class Outbox:
             self.queue(push)
             self.queue(replace(push))
         elif rule.action == "delay":
-            self.env.timers.call_at(now + rule.delaySeconds, lambda: self.queue(push))
+            self._later(push, now + rule.delaySeconds)
         else:  # reorder
             self.held.setdefault(push.platform, []).append(push)
-            self.env.timers.call_at(now + rule.delaySeconds, lambda: self._release(push))
+            self._later(push, now + rule.delaySeconds)
+
+    def _later(self, push: Push, t: float) -> None:
+        """Queue `push` at virtual time `t` (unless it has gone: a reset, or released early)."""
+        self.waiting[push] = t
+        self.env.timers.call_at(t, lambda: self._due(push))
+
+    def _due(self, push: Push) -> None:
+        if self.waiting.pop(push, None) is None:
+            return
+        held = self.held.get(push.platform)
+        if held and push in held:
+            held.remove(push)
+        self.queue(push)
 
     def queue(self, push: Push) -> None:
         """Append to the platform's queue, or drop (journaled) when it is full."""
@@ -193,15 +219,10 @@ class Outbox:
         held = self.held.pop(push.platform, None)
         if held:  # reordered pushes go right after the one that overtook them
             for h in held:
+                self.waiting.pop(h, None)
                 self.queue(h)
         if self.wakeup is not None:
             self.wakeup(push.platform)
-
-    def _release(self, push: Push) -> None:
-        held = self.held.get(push.platform, [])
-        if push in held:
-            held.remove(push)
-            self.queue(push)
 
     def full(self, platform: str) -> bool:
         q = self.queues.get(platform)
@@ -211,7 +232,11 @@ class Outbox:
 
     def take(self, platform: str) -> Push | None:
         q = self.queues.get(platform)
-        return q.popleft() if q else None
+        if not q:
+            return None
+        push = q.popleft()
+        self.inflight[push] = None
+        return push
 
     def pending(self) -> int:
         return sum(len(q) for q in self.queues.values())
@@ -219,6 +244,7 @@ class Outbox:
     def attempted(self, push: Push, status: int | None, error: str | None,
                   latency_ms: float) -> None:
         """Journal one delivery attempt; a failed first attempt is retried once, 5 s later."""
+        self.inflight.pop(push, None)
         if push.generation != self.generation:  # sent before a reset: another world's push
             return
         delivered = status is not None and 200 <= status < 300
@@ -228,10 +254,76 @@ class Outbox:
         self.journal.add(push.record(t=self.env.clock.now_ms, httpStatus=status, error=error,
                                      latencyMs=round(latency_ms, 3), outcome=outcome))
         if retry:
-            again = replace(push, attempt=2)
-            self.env.timers.call_at(self.env.clock.now + RETRY_DELAY_S, lambda: self.queue(again))
+            self._later(replace(push, attempt=2), self.env.clock.now + RETRY_DELAY_S)
 
     def _journal_drop(self, push: Push, reason: str) -> None:
         self.counters["dropped"] += 1
         self.journal.add(push.record(t=self.env.clock.now_ms, httpStatus=None, error=None,
                                      latencyMs=None, outcome="dropped", reason=reason))
+
+    # -- across a restart ---------------------------------------------------------------------
+
+    def undelivered(self) -> list[dict[str, Any]]:
+        """Every push of this world not yet delivered, as journal-like records: in flight first,
+        then queued, then waiting (`waitUntil`: the virtual time it waits for)."""
+        now = [p for p in self.inflight if p.generation == self.generation]
+        now += [p for q in self.queues.values() for p in q]
+        return ([p.record(waitUntil=None) for p in now]
+                + [p.record(waitUntil=t) for p, t in self.waiting.items()])
+
+    def drop_waiting(self) -> None:
+        """Forget the pushes waiting for a virtual time: a snapshot load drops their timers
+        (they were for the world it replaces), so they would never be queued."""
+        self.waiting.clear()
+        self.held.clear()
+
+    def restore(self, pending: list[tuple[Push, float | None]]) -> None:
+        """Take back what `read_undelivered` read: due now, queued; waiting, queued at its time.
+        New pushes are numbered after them."""
+        for push, wait_until in pending:
+            push.generation = self.generation
+            if wait_until is not None and wait_until > self.env.clock.now:
+                self._later(push, wait_until)
+            else:
+                self.queue(push)
+        last = max((push.id for push, _ in pending), default=0)
+        self._ids = itertools.count(max(last + 1, next(self._ids)))
+
+
+KINDS = (STATUS, LOCATION, ALERT, FAULT, COMPONENTS)
+
+
+def read_undelivered(name: str, data: Any) -> list[tuple[Push, float | None]]:
+    """The pushes of `Outbox.undelivered`, checked (a SimError names the first bad field)."""
+    if not isinstance(data, list):
+        raise SimError(name, "must be a list")
+    return [_read_push(f"{name}[{n}]", raw) for n, raw in enumerate(data)]
+
+
+def _read_push(name: str, raw: Any) -> tuple[Push, float | None]:
+    if not isinstance(raw, dict):
+        raise SimError(name, "must be an object")
+
+    def get(key: str, what: str, kinds: tuple[type, ...],
+            ok: Callable[[Any], bool] = bool) -> Any:
+        value = raw.get(key)
+        if type(value) not in kinds or (value is not None and not ok(value)):
+            raise SimError(f"{name}.{key}", f"must be {what}")
+        return value
+
+    push_id = get("pushId", "an integer > 0", (int,), lambda i: i > 0)
+    kind = get("type", f"one of {', '.join(KINDS)}", (str,), KINDS.__contains__)
+    iot_code = get("iotCode", "non-empty text", (str,))
+    platform = get("platformCode", "non-empty text", (str,))
+    url = get("url", "an http(s) URL", (str,), lambda u: u.startswith(("http://", "https://")))
+    fields = get("fields", "an object of text values", (dict,),
+                 lambda f: all(type(v) is str for v in f.values()))
+    push = Push(push_id, kind, iot_code, platform, url, fields, encode(fields),
+                due=get("due", "epoch milliseconds", (int,), lambda d: 0 <= d < 2**53) / 1000,
+                attempt=get("attempt", "1 or 2", (int,), (1, 2).__contains__),
+                chaos=get("chaos", "text or null", (str, type(None))),
+                rule=get("chaosRule", "an integer > 0 or null", (int, type(None)),
+                         lambda r: r > 0))
+    wait_until = get("waitUntil", "a finite number or null", (int, float, type(None)),
+                     math.isfinite)
+    return push, None if wait_until is None else float(wait_until)

@@ -14,6 +14,7 @@ from simulator.push.dispatcher import Dispatcher
 from simulator.server import (
     control,
     dashboard,
+    guard,
     metrics,
     push_routes,
     scenario_routes,
@@ -54,7 +55,8 @@ async def _pace(sim: Simulator, pacer: Pacer) -> None:
 def _deliver_pushes(app: web.Application, sim: Simulator) -> None:
     """Give the app a dispatcher that delivers the outbox while the app runs (paced or not)."""
     extra = sim.config.extra
-    dispatcher = Dispatcher(sim.outbox, extra.get("push_concurrency"), extra.get("push_timeout_s"))
+    dispatcher = Dispatcher(sim.outbox, extra.get("push_concurrency"), extra.get("push_timeout_s"),
+                            extra.get("push_delivery", "local"))
     app[DISPATCHER] = dispatcher
 
     async def delivery(app: web.Application) -> AsyncIterator[None]:
@@ -65,8 +67,10 @@ def _deliver_pushes(app: web.Application, sim: Simulator) -> None:
     app.cleanup_ctx.append(delivery)
 
 
-def create_app(sim: Simulator, pace: bool = True) -> web.Application:
-    """The simulator's HTTP app. `pace=False` leaves the clock to the control plane (tests)."""
+def create_app(sim: Simulator, pace: bool = True,
+               guarded_by: guard.Guard | None = None) -> web.Application:
+    """The simulator's HTTP app. `pace=False` leaves the clock to the control plane (tests);
+    `guarded_by`: the Host names and control token let in (default: loopback, no token)."""
     # Every route reads its body with its own limit (wire.read_body); this one only bounds a
     # plain request.read() should a route ever use one.
     app = web.Application(client_max_size=CONTROL_BODY)  # no middleware: http_errors.py
@@ -81,6 +85,7 @@ def create_app(sim: Simulator, pace: bool = True) -> web.Application:
     scenario_routes.setup(app)  # /_sim/scenarios: the scenario library on this server
     metrics.setup(app, pacer)  # /metrics: Prometheus text format
     add_fallback(app)  # last: JSON 404 and 405 for whatever no route takes
+    guard.install(app, guarded_by or guard.Guard())  # after every route: Host, Origin, token
     _deliver_pushes(app, sim)  # app[DISPATCHER]: delivers pushes while the app runs
 
     if pacer is not None:

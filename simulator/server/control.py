@@ -36,6 +36,7 @@ from simulator.server.control_wire import (
 from simulator.server.http_errors import JsonRoutes
 from simulator.server.keys import SIM
 from simulator.server.rule_routes import add_rule_routes
+from simulator.server.state_dir import STATE_DIR
 from simulator.server.wire import json_response
 from simulator.sim import Simulator
 
@@ -109,6 +110,22 @@ async def put_snapshot(request: web.Request) -> web.Response:
     return json_response(health_json(sim))
 
 
+@answers_sim_errors
+async def save_snapshot(request: web.Request) -> web.Response:
+    """`POST /_sim/snapshot/save`: write the state directory now (serve --state-dir)."""
+    await read_body(request, Reset, empty_ok=True)  # nothing to say but {} (or nothing)
+    state = request.app.get(STATE_DIR)
+    if state is None:
+        raise SimError("state-dir", "this server has no state directory (serve --state-dir "
+                                    "DIR saves there)", status=409)
+    try:
+        saved = state.save(request.app[SIM])
+    except OSError as err:  # the disk refuses (full, gone): try again later; the old file stays
+        raise SimError("state-dir", f"cannot write {state.file}: {err.strerror or err}",
+                       status=503) from None
+    return json_response(saved.to_json())
+
+
 # -- the request journal -----------------------------------------------------------------------
 
 @answers_sim_errors
@@ -176,6 +193,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/_sim/reset", reset)
     r.add_get("/_sim/snapshot", get_snapshot)
     r.add_put("/_sim/snapshot", put_snapshot)
+    r.add_post("/_sim/snapshot/save", save_snapshot)
     r.add_get("/_sim/requests", get_requests)
     add_rule_routes(app, "/_sim/faults", lambda sim: sim.faults, "fault rule", FaultRuleIn)
     r.add_get("/_sim/platforms", list_platforms)

@@ -6,14 +6,13 @@ figures, and events (vehicle changes from `sim.bus`, API calls from `sim.request
 from the push journal). Every message carries `id: <stream>:<seq>`, the last event it includes.
 
 Memory stays bounded however slow or dead a browser is. Events live once, in one ring shared by
-all clients; a client is only a cursor into it, plus the number of the last fleet frame it got.
+all clients; a client is a cursor into it and the number of the last fleet frame it got.
 A client that falls behind skips fleet frames (it gets the newest full frame, never a backlog of
 old positions) but not events, until the ring wraps under it; then it is told how many it missed
 (`gap`). A write that does not drain within WRITE_TIMEOUT_S drops the client.
 
-Reconnection: EventSource sends `Last-Event-ID`; if that id is of this stream and still in the
-ring, the client resumes exactly after it. Otherwise (server restarted, stream reset after a long
-idle spell) the message says `resync: true` and the page starts afresh.
+Reconnection: a `Last-Event-ID` of this stream still in the ring resumes right after it; any
+other (a restart, a reset after a long idle spell) gets `resync: true`: the page starts afresh.
 """
 
 from __future__ import annotations
@@ -105,6 +104,9 @@ class LiveHub:
         self.clients: set[Client] = set()
         self.subscribed = False
         self.closing = False
+        # Handlers mid-write: a stop cancels them (one writing to a page that stopped reading
+        # would hold the shutdown for WRITE_TIMEOUT_S); the others see `closing` and end.
+        self.writing: set[asyncio.Task[Any]] = set()
         self._tick: asyncio.Event | None = None
         self._idle_since: float | None = None
         self._empty: asyncio.Event | None = None
@@ -320,8 +322,10 @@ class LiveHub:
                 elif loop.time() - self._idle_since > IDLE_GRACE_S:
                     self.deactivate()
 
-    def close(self) -> None:
+    async def on_shutdown(self, app: web.Application) -> None:
         self.closing = True
+        for writer in self.writing:
+            writer.cancel()
         if self._tick is not None:
             self._tick.set()
 
@@ -343,7 +347,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     client = hub.connect(last_id)  # before the headers go out: a failure here is still a 500
     try:
         await response.prepare(request)
-        await asyncio.wait_for(response.write(f"retry: {RETRY_MS}\n\n".encode()), WRITE_TIMEOUT_S)
+        await _send(hub, response, f"retry: {RETRY_MS}\n\n".encode())
         while not hub.closing:
             message = hub.message_for(client)
             if message is None:
@@ -353,12 +357,23 @@ async def live(request: web.Request) -> web.StreamResponse:
                 if ticked:
                     continue
                 message = b": ping\n\n"
-            await asyncio.wait_for(response.write(message), WRITE_TIMEOUT_S)
+            await _send(hub, response, message)
     except (ConnectionError, TimeoutError):
         pass  # the page went away or stopped reading; it reconnects with Last-Event-ID
     finally:
         hub.disconnect(client)
     return response
+
+
+async def _send(hub: LiveHub, response: web.StreamResponse, data: bytes) -> None:
+    """One write: TimeoutError if the page does not take it in time, cancelled at a stop."""
+    writer = asyncio.current_task()
+    assert writer is not None  # aiohttp runs every handler in a task
+    hub.writing.add(writer)
+    try:
+        await asyncio.wait_for(response.write(data), WRITE_TIMEOUT_S)
+    finally:
+        hub.writing.discard(writer)
 
 
 def setup(app: web.Application) -> None:
@@ -375,13 +390,10 @@ def setup(app: web.Application) -> None:
             await task
         hub.deactivate()
 
-    async def closing(app: web.Application) -> None:
-        hub.close()
-
     async def started(app: web.Application) -> None:
         paths = {resource.canonical for resource in app.router.resources()}
         hub.framer.features = {name: path in paths for name, path in FEATURES.items()}
 
     app.on_startup.append(started)
     app.cleanup_ctx.append(running)
-    app.on_shutdown.append(closing)
+    app.on_shutdown.append(hub.on_shutdown)

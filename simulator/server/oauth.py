@@ -8,6 +8,7 @@ See FIDELITY.md.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from time import perf_counter
 from urllib.parse import parse_qsl, unquote
@@ -63,6 +64,8 @@ async def request_token(request: web.Request) -> web.Response:
         fields.setdefault("client_id", basic[0])
         fields.setdefault("client_secret", basic[1])
     answer = sim.vendor.token(fields)
+    if sim.vendor.latency is not None:  # serve --latency: a cloud round trip
+        await asyncio.sleep(sim.vendor.latency.cloud("token"))
     record(sim, request, answer.client, answer.status, started)
     return json_response(answer.body, answer.status)
 

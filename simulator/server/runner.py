@@ -12,8 +12,15 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from simulator.server.app import create_app
-from simulator.server.edge import EdgeRunner
+from simulator.server.edge import MAX_CONNECTIONS, READ_TIMEOUT, EdgeRunner
+from simulator.server.guard import Guard
+from simulator.server.state_dir import STATE_DIR, StateDir
 from simulator.sim import Simulator
+
+# What a request in flight gets to finish when the server stops (a delayed fault rule, a client
+# stalled mid-body, a stalled live reader), before it is cancelled: aiohttp waits this long
+# twice (to finish, then after cancelling), where its 60 s default made a SIGTERM take minutes.
+SHUTDOWN_GRACE_S = 0.5
 
 
 class CannotListen(Exception):
@@ -39,15 +46,30 @@ class Running:
 
 
 async def start(sim: Simulator, host: str = "127.0.0.1", port: int = 0, pace: bool = True,
-                sock: socket.socket | None = None) -> Running:
-    """Serve `sim` on host:port (0 picks a free port); returns where it listens."""
-    return await serve_app(create_app(sim, pace=pace), host, port, sock)
+                sock: socket.socket | None = None, *, read_timeout: float = READ_TIMEOUT,
+                max_connections: int = MAX_CONNECTIONS, state: StateDir | None = None,
+                guard: Guard | None = None) -> Running:
+    """Serve `sim` on host:port (0 picks a free port); returns where it listens. `state`: the
+    state directory POST /_sim/snapshot/save writes. `guard`: the Host names and control token
+    let in (default: loopback names, no token)."""
+    app = create_app(sim, pace=pace, guarded_by=guard)
+    if state is not None:
+        app[STATE_DIR] = state
+    return await serve_app(app, host, port, sock,
+                           read_timeout=read_timeout, max_connections=max_connections)
 
 
 async def serve_app(app: web.Application, host: str = "127.0.0.1", port: int = 0,
-                    sock: socket.socket | None = None) -> Running:
-    """Serve `app` on host:port (or `sock`); CannotListen says why the address would not bind."""
-    runner = EdgeRunner(app, access_log=None, handle_signals=False)  # JSON for malformed HTTP
+                    sock: socket.socket | None = None, *, read_timeout: float = READ_TIMEOUT,
+                    max_connections: int = MAX_CONNECTIONS) -> Running:
+    """Serve `app` on host:port (or `sock`); CannotListen says why the address would not bind.
+
+    `read_timeout`: seconds a request head may take, or a body may stall (408); beyond
+    `max_connections` open connections a new one is answered 503 (server/edge.py).
+    """
+    runner = EdgeRunner(app, access_log=None, handle_signals=False,  # JSON for malformed HTTP
+                        read_timeout=read_timeout, max_connections=max_connections,
+                        shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     site: web.BaseSite
     site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port)

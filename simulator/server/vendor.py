@@ -8,7 +8,9 @@ vendor envelope, journaling the call. The envelope is made in one place, `_answe
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any, TypeVar
@@ -34,6 +36,7 @@ from simulator.server.wire import (
 from simulator.sim import Simulator
 
 log = logging.getLogger("segway_sim.vendor")
+LONG_NUMBER = re.compile(rb"\d{19}")  # 19 digits and more may be beyond 64 bits
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,9 +91,14 @@ async def _body(request: web.Request) -> object:
     except Undecodable:
         return Unreadable.UNDECODABLE
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return Unreadable.NOT_JSON
+    # orjson reads an integer beyond 64 bits as a float; the cloud's Jackson keeps it exact (a
+    # 20-digit iotCode number is read into its String field as its digits). The standard
+    # library keeps it exact too: it reads the document again only when one might be there,
+    # and only once orjson has found the document valid (stricter than the standard library).
+    return json.loads(raw) if LONG_NUMBER.search(raw) else body
 
 
 async def _query(sim: Simulator, request: web.Request, op: str) -> web.Response:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,33 +29,97 @@ class Undecodable(Exception):
     (chunks) is broken. A client's mistake, never the server's: answered 15004 or 400."""
 
 
+class _Inflater:
+    """A `Content-Encoding` undone as the body arrives, never past the room left under the limit.
+
+    The server does not inflate bodies itself (edge.py turns aiohttp's auto_decompress off): only
+    here can a truncated gzip stream or an unknown coding be told from a complete body.
+    """
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self.fed = False
+        self._d = self._new()
+
+    def _new(self, raw_deflate: bool = False) -> Any:
+        if self.coding == "deflate":
+            return zlib.decompressobj(-zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """What `data` inflates to, at most `room` + 1 bytes (more means too large anyway)."""
+        if not self.fed and data:
+            self.fed = True
+            # RFC 1950's header says CM 8; many clients send raw RFC 1951 deflate instead.
+            if self.coding == "deflate" and data[0] & 0x0F != 8:
+                self._d = self._new(raw_deflate=True)
+        out: list[bytes] = []
+        got = 0
+        try:
+            while data and got <= room:
+                if self._d.eof:  # a gzip stream may hold more members; nothing else may follow
+                    if self.coding != "gzip":
+                        raise Undecodable
+                    self._d = self._new()
+                piece = self._d.decompress(data, room + 1 - got)
+                out.append(piece)
+                got += len(piece)
+                data = self._d.unconsumed_tail or self._d.unused_data
+        except zlib.error:
+            raise Undecodable from None
+        return b"".join(out)
+
+    @property
+    def complete(self) -> bool:
+        return not self.fed or bool(self._d.eof)
+
+
+def _inflater(request: web.Request) -> _Inflater | None:
+    coding = request.headers.get(CONTENT_ENCODING, "").strip().lower()
+    if coding in ("", "identity"):
+        return None
+    if not getattr(request.protocol, "raw_bodies", False):
+        return None  # served by a plain aiohttp runner (a test's TestServer): it inflated them
+    if coding in ("gzip", "x-gzip", "deflate"):
+        return _Inflater("deflate" if coding == "deflate" else "gzip")
+    raise Undecodable  # br, zstd, anything else: not a coding this server undoes
+
+
 async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
     """The whole body, refusing more than `limit` bytes (declared or, as read, after decoding).
 
     The limit counts decoded bytes and reading stops as soon as it is passed, so a small gzip
-    body that inflates to gigabytes costs at most `limit` bytes of memory: aiohttp inflates in
-    bounded pieces, only as fast as they are read. A declared length over the limit is refused
-    before anything is read (compressed bodies only shrink it by inflating, never grow it).
+    body that inflates to gigabytes costs at most `limit` bytes of memory. A declared length over
+    the limit is refused before anything is read (inflating only grows a body). A body whose
+    `Content-Encoding` is not gzip, deflate or identity, or does not decode to its end (a
+    truncated stream, trailing bytes), is Undecodable.
     """
     length = request.content_length
     if length is not None and length > limit:
         raise TooLarge
-    # content.read(n) returns what has arrived so far, not n bytes: read until EOF, or until the
-    # declared length is in (aiohttp delivers no more than that: the next read would be EOF).
-    # A body with a Content-Encoding is counted after decoding, so its length says nothing.
-    expected = None if CONTENT_ENCODING in request.headers else length
+    inflate = _inflater(request)
     chunks: list[bytes] = []
     size = 0
     try:
-        while chunk := await request.content.read(limit + 1 - size):
+        # content.read(n) returns what has arrived so far, not n bytes: read until EOF, or until
+        # the declared length is in (aiohttp delivers no more: the next read would be EOF).
+        while raw := await request.content.read(limit + 1 - size if inflate is None
+                                                else 64 * 1024):
+            chunk = raw if inflate is None else inflate.feed(raw, limit - size)
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
                 raise TooLarge
-            if size == expected:
+            if inflate is None and size == length:
                 break
     except (RequestPayloadError, HttpProcessingError):
         raise Undecodable from None
+    except ConnectionResetError:
+        # The client went away mid-body: nobody is left to answer, and it is no server error
+        # (no traceback, no 15001 journaled): the request ends as a cancelled one.
+        raise asyncio.CancelledError from None
+    if inflate is not None and not inflate.complete:
+        raise Undecodable
     return b"".join(chunks)
 
 
@@ -111,9 +177,11 @@ _REASONS = {
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    503: "Service Unavailable",
     504: "Gateway Timeout",
     505: "HTTP Version Not Supported",
 }

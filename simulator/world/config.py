@@ -12,6 +12,9 @@ import numpy as np
 
 from simulator.core.errors import SimError
 
+MAX_RATE_PER_HOUR = 100.0  # one event every 36 s per vehicle: past it, chances round to certain
+MAX_SECONDS = 1e7  # about four months
+
 
 @dataclass(frozen=True)
 class PhysicsConfig:
@@ -57,12 +60,16 @@ class PhysicsConfig:
         return config.checked(**changes)
 
     def checked(self, **changes: float) -> PhysicsConfig:
-        """A copy with `changes`, refusing negative or non-finite values."""
+        """A copy with `changes`, refusing negative, non-finite or absurd values (a rate so high
+        that an event is certain within a step, a duration beyond float's reach in the draws)."""
         config = replace(self, **changes)
         for f in fields(config):
             value = getattr(config, f.name)
             if not (np.isfinite(value) and value >= 0):
                 raise SimError(f.name, "must be a finite number >= 0")
+            top = MAX_RATE_PER_HOUR if f.name.endswith("_per_hour") else MAX_SECONDS
+            if f.name.endswith(("_per_hour", "_s")) and value > top:
+                raise SimError(f.name, f"must be at most {top:g}")
         if config.invalid_fix_chance > 1:
             raise SimError("invalid_fix_chance", "must be a probability (0-1)")
         if config.ride_median_s <= 0 or config.offline_median_s <= 0:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict, fields
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,9 +29,12 @@ import numpy as np
 from simulator.core.env import Env
 from simulator.core.errors import SimError
 from simulator.core.events import Event
+from simulator.core.serial import Loading
 from simulator.world import battery, physics, riders
 from simulator.world.config import PhysicsConfig
 from simulator.world.places import Context
+
+MAX_BEHIND_S = 24 * 3600  # how far a snapshot's world cursor may trail its clock
 
 
 class WorldConfig(Protocol):
@@ -45,6 +50,7 @@ class World:
         self.config = config
         self.ctx = Context(physics.GROUPS)
         self.cursor = 0  # the last grid second lived through
+        env.timers.register(riders.RIDE_END, partial(riders.end_if_due, env), arity=1)
 
     def reset(self) -> None:
         """The seeded start: live on from now; packs average the vehicle percent from the start,
@@ -116,15 +122,47 @@ class World:
     # -- snapshots --------------------------------------------------------------------------
 
     def dump(self) -> dict[str, Any]:
-        return {"cursor": self.cursor}
+        """The cursor and the knobs that decide the future (riders on or off, chance rates): a
+        loaded world lives as the saved one did, whatever the loading server was started with."""
+        return {"cursor": self.cursor, "riders": self.config.riders,
+                "physics": asdict(self.config.physics)}
 
-    def prepare(self, data: Any) -> Callable[[], None]:
-        cursor = data.get("cursor") if isinstance(data, dict) else None
-        if not isinstance(cursor, int) or isinstance(cursor, bool):
-            raise SimError("parts.world.cursor", "must be an integer (epoch seconds)")
+    def prepare(self, data: Any, loading: Loading) -> Callable[[], None]:
+        """Check this part of a snapshot (None: a snapshot without it); the install it returns."""
+        now = math.floor(loading.now)
+        if data is None:  # live on from the snapshot's clock, as the server was started
+            data = {"cursor": now}
+        if not isinstance(data, dict) or set(data) - {"cursor", "riders", "physics"}:
+            raise SimError("parts.world", "must be {cursor, riders, physics}")
+        cursor = data.get("cursor")
+        # Behind the clock only by what no step has lived yet: the world would live through
+        # every second in between at the next advance.
+        if (not isinstance(cursor, int) or isinstance(cursor, bool)
+                or not now - MAX_BEHIND_S <= cursor <= now):
+            raise SimError("parts.world.cursor", "must be an integer (epoch seconds) within "
+                                                 f"{MAX_BEHIND_S} s before the clock")
+        riders_on = data.get("riders", self.config.riders)
+        if not isinstance(riders_on, bool):
+            raise SimError("parts.world.riders", "must be true or false")
+        physics_data = data.get("physics", asdict(self.config.physics))
+        if not isinstance(physics_data, dict):
+            raise SimError("parts.world.physics", "must be an object of chance rates")
+        known = {f.name for f in fields(PhysicsConfig)}
+        for name, value in physics_data.items():
+            if name not in known:
+                raise SimError(f"parts.world.physics.{name}",
+                               f"not a chance rate: one of {', '.join(sorted(known))}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SimError(f"parts.world.physics.{name}", "must be a number")
+        try:
+            physics_config = PhysicsConfig().checked(**physics_data)
+        except SimError as exc:
+            raise SimError(f"parts.world.physics.{exc.field}", exc.message) from None
 
         def install() -> None:
             self.cursor = cursor
+            self.config.riders = riders_on
+            self.config.physics = physics_config
             self.invalidate()
 
         return install

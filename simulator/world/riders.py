@@ -11,9 +11,10 @@ Interface used by the control plane and scenarios (through the world engine, eng
   for `seconds` of virtual time (None: drawn), then parks and locks at exactly that time.
 - end_ride(env, row): the rider parks and locks now.
 
-A ride lives in fleet columns (riding, ride_end, stop_until, cruise, heading...), so it survives
-a snapshot; the exact-time lock is a timer, and the world's 1 s step locks any ride past its end
-whose timer is gone (after a snapshot load).
+A ride lives in fleet columns (riding, ride_end, stop_until, cruise, heading...) and its
+exact-time lock is a data timer (RIDE_END, core/timers.py), so both travel in a snapshot; the
+world's 1 s step locks any ride past its end whose timer is gone (a snapshot made before timers
+travelled, a ride set from outside).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ MOUNT_S = (4.0, 15.0)  # from the unlock to the first pedal stroke
 PARK_LEAD_S = 8.0  # the rider starts braking to park this long before the ride ends
 CRUISE_KMH, CRUISE_SPREAD_KMH, CRUISE_RANGE = 18.0, 2.5, (10.0, 30.0)
 
+RIDE_END = "ride-end"  # the timer kind: (row, end), registered by the world engine
 _RIDE = stream_id("rider-ride")
 _MOUNT = stream_id("rider-mount")
 
@@ -52,7 +54,7 @@ def start_ride(env: Env, cfg: PhysicsConfig, row: int, seconds: float | None = N
     now = env.clock.now
     _get_on(f, env.seed, cfg, row, now, seconds)
     end = float(f.ride_end[row])
-    env.timers.call_at(end, lambda: _end_if_due(env, row, end))
+    env.timers.at(end, RIDE_END, row, end)
 
 
 def end_ride(env: Env, row: int) -> None:
@@ -99,7 +101,8 @@ def _get_on(f: Fleet, seed: int, cfg: PhysicsConfig, row: int, now: float,
     f.last_active[row] = now
 
 
-def _end_if_due(env: Env, row: int, end: float) -> None:
+def end_if_due(env: Env, row: int, end: float) -> None:
+    """The RIDE_END timer: the ride that was to end at `end` ends now, if it still rides."""
     f = env.fleet
     if row < len(f) and f.riding[row] and f.ride_end[row] == end:
         _park_and_lock(env, row, env.clock.now)

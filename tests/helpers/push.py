@@ -55,6 +55,7 @@ async def answer_200(got: Got) -> int:
 class Receiver:
     sim: Simulator
     behaviour: Behaviour = answer_200
+    answer: dict[str, Any] = field(default_factory=lambda: {"message": "success", "code": 0})
     got: list[Got] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     server: TestServer | None = None
@@ -69,8 +70,7 @@ class Receiver:
             self._changed.notify_all()
         status = await self.behaviour(got)
         headers = {"Location": self.url + "/elsewhere"} if 300 <= status < 400 else None
-        return web.json_response({"message": "success", "code": 0}, status=status,
-                                 headers=headers)
+        return web.json_response(self.answer, status=status, headers=headers)
 
     async def start(self) -> None:
         app = web.Application()

@@ -85,13 +85,18 @@ def answer(model: type[BaseModel], what: str = "OK", status: str = "200") -> dic
 
 def errors(*statuses: int) -> dict[str, Schema]:
     why = {400: "misuse: the field named is wrong (nothing changed)",
-           404: "no such vehicle, rule or platform", 409: "conflicts with the current state"}
+           404: "no such vehicle, rule or platform", 409: "conflicts with the current state",
+           503: "the state file cannot be written now (the previous one stays)",
+           403: "another site's Origin (server/guard.py)",
+           415: "a body not declared application/json (server/guard.py)"}
     return {str(s): {"description": why[s],
                      "content": {"application/json": {"schema": ref("SimError")}}}
             for s in statuses}
 
 
 def op(op_id: str, summary: str, responses: dict[str, Schema], **more: Any) -> Schema:
+    if "requestBody" in more:  # what the guard answers before the route: docs/control-plane.md
+        responses = {**responses, **errors(403, 415)}
     return {"operationId": op_id, "summary": summary, "tags": [more.pop("tag", "control")],
             "responses": responses, **more}
 
@@ -140,6 +145,10 @@ def control_paths() -> dict[str, Schema]:
                 requestBody={"required": True,
                              "content": {"application/json": {"schema": ANY_OBJECT}}}),
         },
+        "/_sim/snapshot/save": {"post": op(
+            "saveSnapshot", "write the state directory now (409 without serve --state-dir)", {
+                **answer(answers.Saved), **errors(400, 409, 503)},
+            requestBody=json_body(cm.Reset, required=False))},
         "/_sim/requests": {"get": op(
             "getRequests", "the journal of vendor API calls (newest, or oldest after since)",
             {**answer(answers.Journal), **errors(400)},

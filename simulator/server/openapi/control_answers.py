@@ -61,6 +61,15 @@ class Deleted(Closed):
     deleted: int = Field(ge=0)
 
 
+class Saved(Closed):
+    """the state directory written (serve --state-dir)"""
+
+    saved: str = Field(description="the state file's path")
+    bytes: int = Field(ge=0)
+    vehicles: int = Field(ge=0)
+    pushes: int = Field(ge=0, description="undelivered pushes saved with the world")
+
+
 class Platform(Open):
     client_id: str = Field(alias="clientId")
     client_secret: str = Field(alias="clientSecret")
@@ -197,5 +206,5 @@ class Settled(BaseModel):
 
 
 ANSWERS: tuple[type[BaseModel], ...] = (
-    SimError, HttpError, Clock, Health, Deleted, Platform, ScenarioSummary, ScenarioRun,
+    SimError, HttpError, Clock, Health, Deleted, Saved, Platform, ScenarioSummary, ScenarioRun,
     VehicleSummary, VehicleList, Vehicle, Journal, PushJournal, Settled)

@@ -76,9 +76,16 @@ async def test_real_time_location_asks_the_device(slow: tuple[TestClient, Simula
 async def test_a_command_holds_its_vehicle_for_the_round_trip(
         slow: tuple[TestClient, Simulator]) -> None:
     client, sim = slow
+    taken = asyncio.Event()  # told when the server has taken the command (as test_control_faults)
+    begin = sim.inflight.begin
+
+    def begin_and_tell(row: int) -> None:
+        begin(row)
+        taken.set()
+
+    sim.inflight.begin = begin_and_tell  # type: ignore[method-assign]
     first = asyncio.create_task(vendor_call(client, "unlock", {"iotCode": EXAMPLE_IMEI}))
-    while not sim.inflight:  # the request is on its way: wait for the server to take it
-        await asyncio.sleep(0.001)
+    await taken.wait()
     state = await call(client, "GET", f"/_sim/vehicles/{EXAMPLE_IMEI}")
     assert state["commandInFlight"] is True and state["locked"] is True
     second = await vendor_call(client, "sound", {"iotCode": EXAMPLE_IMEI, "controlType": 2})

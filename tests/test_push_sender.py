@@ -11,7 +11,9 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulator.push.dispatcher import Dispatcher
 from simulator.push.sender import ProcessSender
+from simulator.sim import Simulator
 
 Got = list[tuple[str, bytes, str]]
 
@@ -98,3 +100,8 @@ async def test_many_at_once_each_get_their_own_answer(
     answers = await asyncio.gather(*(sender.send(f"{url}/{200 + i % 7}/{i}", b"x", 5)
                                      for i in range(300)))
     assert [a[0] for a in answers] == [200 + i % 7 for i in range(300)]
+
+
+def test_an_unknown_delivery_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="push_delivery must be one of local, process, not 'proc'"):
+        Dispatcher(Simulator().outbox, delivery="proc")

@@ -31,6 +31,9 @@ class Dispatcher:
         self.outbox = outbox
         self.concurrency = int(concurrency or DEFAULT_CONCURRENCY)
         self.timeout = float(timeout or DEFAULT_TIMEOUT_S)
+        if delivery not in DELIVERIES:  # Config.extra["push_delivery"]: a typo must not pass
+            raise ValueError(f"push_delivery must be one of {', '.join(DELIVERIES)}, "
+                             f"not {delivery!r}")
         self.delivery = delivery
         self.workers: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()

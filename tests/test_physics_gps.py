@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from aiohttp.test_utils import TestClient
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator.core.alerts import raise_fault
@@ -33,6 +33,8 @@ def metres(sim: Simulator, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray
 
 @settings(max_examples=50)
 @given(seed=st.integers(0, 10_000), hours=st.integers(1, 12))
+@example(seed=2499, hours=10).via("the bound on the last hdop failed it")
+@example(seed=9509, hours=12).via("the bound on the last hdop failed it")
 def test_parked_fixes_wander_within_what_the_hdop_implies(seed: int, hours: int) -> None:
     sim = make(seed)
     f = sim.fleet
@@ -44,7 +46,9 @@ def test_parked_fixes_wander_within_what_the_hdop_implies(seed: int, hours: int)
         distance = np.hypot(x - x0, y - y0)
         # The error columns are float32: a clipped error may exceed its bound by their rounding.
         assert np.all(distance <= max_drift_m(f.hdop) * (1 + 1e-6) + 1e-6)
-        wandered = np.maximum(wandered, distance)
+        # In sigmas of the fix's own hdop: hdop moves, and a bound on the last hdop alone fails
+        # a vehicle whose sky was worse an hour before (seed 2499, 10 h; seed 9509, 12 h).
+        wandered = np.maximum(wandered, distance / (UERE_M * f.hdop))
         # Satellites and hdop hang together: fewer satellites, larger hdop.
         assert np.all((f.satellites >= 4) & (f.satellites <= 20))
         np.testing.assert_array_less(12.0 / f.satellites - 1e-2, f.hdop)
@@ -52,7 +56,7 @@ def test_parked_fixes_wander_within_what_the_hdop_implies(seed: int, hours: int)
         age = sim.clock.now - f.gps_time
         assert np.all((age >= 0) & (age < 600))  # each vehicle's turn comes every 10 minutes
     assert np.all(wandered > 0)  # parked fixes do drift
-    assert np.median(wandered) < 4 * UERE_M * np.median(f.hdop)
+    assert np.median(wandered) < 4  # sigmas: drift is of the hdop's order, not at its ceiling
 
 
 def test_altitude_is_the_ground_plus_the_antenna_plus_a_vertical_error() -> None:

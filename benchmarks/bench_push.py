@@ -32,13 +32,16 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-from simulator.push.dispatcher import FORM, Dispatcher
+from simulator.push.dispatcher import Dispatcher
 from simulator.push.outbox import Outbox, Push
 from simulator.server.runner import start
 from simulator.sim import DEMO_TOKEN, Config, Simulator
 from simulator.world.physics import PhysicsConfig
 
 RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ok_receiver.py")
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def start_receiver() -> tuple[subprocess.Popen[str], str]:

@@ -96,7 +96,8 @@ def children(pid: int) -> list[int]:
 def storm(args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "simulator.cli.main", "serve", "--vehicles", str(args.vehicles),
            "--port", "0", "--riders", "off", "--physics", "quiet", "--push-delivery",
-           args.push_delivery]
+           args.push_delivery, *(["--push-concurrency", str(args.push_concurrency)]
+                                 if args.push_concurrency else [])]
     receiver = subprocess.Popen([sys.executable, RECEIVER, str(args.client_core)],
                                 stdout=subprocess.PIPE, text=True)
     assert receiver.stdout is not None
@@ -151,6 +152,8 @@ def main() -> int:
     ap.add_argument("--vehicles", type=int, default=100_000)
     ap.add_argument("--riding", type=int, default=20_000)
     ap.add_argument("--push-delivery", choices=("process", "local"), default="process")
+    ap.add_argument("--push-concurrency", type=int, default=None,
+                    help="serve's --push-concurrency (default: serve's own)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=3.0)
@@ -158,10 +161,13 @@ def main() -> int:
     ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--server-core", type=int, default=0)
     ap.add_argument("--client-core", type=int, default=1)
-    ap.add_argument("--capacity-rounds", type=int, default=3)
+    ap.add_argument("--capacity-rounds", type=int, default=3, choices=range(1, 101),
+                    metavar="1-100")
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
-    print(f"bench_storm: {machine()}; --push-delivery {args.push_delivery}", flush=True)
+    print(f"bench_storm: {machine()}; --push-delivery {args.push_delivery}"
+          + (f" --push-concurrency {args.push_concurrency}" if args.push_concurrency else ""),
+          flush=True)
     got = storm(args)
     off = statistics.median(r["rps"] for r in got["runs"]["off"])
     on = statistics.median(r["rps"] for r in got["runs"]["on"])

@@ -117,6 +117,76 @@ def fields(data: Any, table: dict[str, Field], where: str, path: str = "data") -
 
 
 
+# -- the first generation's (v1) envelope: FIDELITY.md, "Vehicle models" -----------------------
+
+V1_ENVELOPE = ("success", "code", "message", "msg", "t", "opId")
+V1_TOKEN_ERROR = ("error", "error_description")  # 15101 only: what makes a v1 client re-auth
+
+
+def v1_envelope(reply: Reply, endpoint: Endpoint) -> dict[str, Any]:
+    """HTTP 200, served as JSON, {success, code, message, msg, t, opId} with their types, and
+    the rest (a query's fields) returned flat."""
+    where = endpoint.name
+    check(reply.status == 200, where, "(HTTP status)", VALUE, 200, reply.status)
+    json_content(reply, where)
+    body = reply.body
+    check(isinstance(body, dict), where, "(body)", TYPE, "object", kind(body))
+    missing = [k for k in V1_ENVELOPE if k not in body]
+    if missing:
+        raise DriftError([Drift(where, k, MISSING, "present", None) for k in missing])
+    check(type(body["success"]) is bool, where, "success", TYPE, "boolean", kind(body["success"]))
+    check(type(body["code"]) is int, where, "code", TYPE, "number", kind(body["code"]))
+    for text in ("message", "msg"):
+        check(isinstance(body[text], str), where, text, TYPE, "string", kind(body[text]))
+    check(body["message"] == body["msg"], where, "msg", VALUE, "the message's text", body["msg"])
+    check(body["success"] == (body["code"] == 0), where, "success", VALUE,
+          f"{body['code'] == 0} for code {body['code']}", body["success"])
+    check(type(body["t"]) is int and body["t"] >= MIN_T_MS, where, "t", FORMAT, "epoch ms",
+          body["t"])
+    check(isinstance(body["opId"], str) and UUID.fullmatch(body["opId"]), where, "opId",
+          FORMAT, "a UUID", body["opId"])
+    return {k: v for k, v in body.items() if k not in V1_ENVELOPE}
+
+
+def v1_success(reply: Reply, endpoint: Endpoint) -> dict[str, Any]:
+    """A v1 success; returns the answer's own fields (flat, beside the envelope)."""
+    rest = v1_envelope(reply, endpoint)
+    body = reply.body
+    check(body["code"] == 0, endpoint.name, "code", VALUE, 0, (body["code"], body["message"]))
+    check(body["message"] == endpoint.msg, endpoint.name, "message", VALUE, endpoint.msg,
+          body["message"])
+    if endpoint.data:
+        fields(rest, endpoint.data, endpoint.name, "(body)")
+    else:
+        for name in rest:
+            note(Drift(endpoint.name, name, EXTRA, None, kind(rest[name])))
+    return rest
+
+
+def v1_error(reply: Reply, code: int, endpoint: Endpoint) -> None:
+    rest = v1_envelope(reply, endpoint)
+    body = reply.body
+    check(body["code"] == code, endpoint.name, "code", VALUE, code, body["code"])
+    check(body["message"] == MESSAGES[code], endpoint.name, "message", VALUE, MESSAGES[code],
+          body["message"])
+    allowed = V1_TOKEN_ERROR if code == 15101 else ()
+    for name in rest:
+        if name not in allowed:
+            note(Drift(endpoint.name, name, EXTRA, None, kind(rest[name])))
+
+
+def any_success(reply: Reply, endpoint: Endpoint) -> Any:
+    """A success in the endpoint's own envelope: v2's data, or v1's flat fields."""
+    return v1_success(reply, endpoint) if endpoint.surface == "v1" else success(reply, endpoint)
+
+
+def any_error(reply: Reply, code: int, endpoint: Endpoint) -> None:
+    if endpoint.surface == "v1":
+        v1_error(reply, code, endpoint)
+    else:
+        error(reply, code, endpoint)
+
+
 TOKEN_FIELDS = {"access_token": Field(STRING), "token_type": Field(STRING),
                 "expires_in": Field(NUMBER, 1, 86_400, integer=True), "scope": Field(STRING)}
 TOKEN_CONSTANTS = {"token_type": "bearer", "scope": "read write trust"}

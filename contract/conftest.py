@@ -9,6 +9,11 @@ hardware) run only with --allow-control and a named test vehicle; `changes_setti
 --allow-settings (and they restore what they found); `irreversible` and `mock_only` never run
 against a live target. Each test carries exactly one of validated_live / unvalidated / mock_only,
 or collection fails.
+
+Model: the test vehicle's vehicle model decides which tests run (marker `model(name, ...)`: the
+reference's A200 tests, test_scooter.py's kick-scooter tests; unmarked tests run for every
+model). On a simulator it is the vehicle's own (its full state); live, `--model` names it
+(default a200). In-process, `--model` picks the model of the simulator's fleet.
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ from simulator.contract.drift import (
 )
 from simulator.contract.pushes import CaptureError, read_capture
 from simulator.contract.stash import DRIFT, PROFILE, RECORDED
-from simulator.contract.surface import BY_NAME, Endpoint
-from simulator.contract.target import Target, probe_mock
+from simulator.contract.surface import BY_NAME, MODELS, Endpoint
+from simulator.contract.target import Target, probe_mock, request
 
 VALIDATION = {
     "validated_live": "checked against the real cloud (date and region in the test's docstring)",
@@ -74,6 +79,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                                                   "reason, where, what)"),
         ("--uses", "SEGWAY_USES", "TOML/JSON file of the endpoints and fields your code uses: "
                                   "only their drift fails"),
+        ("--model", "SEGWAY_MODEL", f"the test vehicle's model ({', '.join(MODELS)}): live, "
+                                    "default a200; a simulator's vehicle says its own"),
     ):
         group.addoption(name, default=os.environ.get(env), help=f"{what} [env {env}]")
     group.addoption("--allow-control", action="store_true",
@@ -114,6 +121,7 @@ def _profile(config: pytest.Config) -> dict[str, Any]:
         "other_iot_code": opt("--other-iot-code"),
         "policy": _policy(config),
     }
+    profile["model"] = _model(profile, opt("--model"))
     if not mock:
         missing = [k for k in ("client_id", "client_secret", "iot_code") if not profile[k]]
         if missing:
@@ -127,6 +135,27 @@ def _profile(config: pytest.Config) -> dict[str, Any]:
         except CaptureError as err:
             raise pytest.UsageError(f"--push-capture {err}") from None
     return profile
+
+
+def _model(profile: dict[str, Any], named: str | None) -> str:
+    """The test vehicle's model: live, as --model names it; on a simulator, the vehicle's own
+    (from its full state), which --model, if given, must agree with."""
+    if named is not None and named not in MODELS:
+        raise pytest.UsageError(f"--model {named!r}: one of {', '.join(MODELS)}")
+    if not profile["mock"] or profile["in_process"]:
+        return named or MODELS[0]  # in-process, the fleet is made of the named model
+    reply = request("GET", f"{profile['base_url']}/_sim/vehicles/{profile['iot_code']}")
+    own = reply.body.get("model") if isinstance(reply.body, dict) else None
+    if reply.status != 200 or not isinstance(own, str):
+        raise pytest.UsageError(f"the simulator has no vehicle {profile['iot_code']} "
+                                f"(GET /_sim/vehicles/...: HTTP {reply.status})")
+    if named is not None and own != named:
+        raise pytest.UsageError(f"--model {named}: the test vehicle {profile['iot_code']}'s model "
+                                f"is {own} (name one of model {named} with --iot-code)")
+    if own not in MODELS:
+        raise pytest.UsageError(f"the test vehicle {profile['iot_code']}'s model is {own}: the "
+                                f"suite knows {', '.join(MODELS)}")
+    return own
 
 
 def _policy(config: pytest.Config) -> Policy:
@@ -148,6 +177,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {what}")
     config.addinivalue_line("markers", "about(where): the endpoint or push a test is about "
                                        "(--uses leaves it out when the code does not use it)")
+    config.addinivalue_line("markers", "model(*names): the vehicle models a test is for (it runs "
+                                       "only when the test vehicle is one; unmarked: every model)")
     config.stash[DRIFT] = []
     config.stash[RECORDED] = {}
     if config.option.collectonly or config.option.help:
@@ -160,6 +191,10 @@ def _why_not(item: pytest.Item, profile: dict[str, Any]) -> str | None:
     where = _where(item)
     if uses is not None and where is not None and not uses.endpoint(where):
         return "not used by your code (--uses)"
+    model = item.get_closest_marker("model")
+    if model is not None and profile["model"] not in model.args:
+        return (f"for model {', '.join(model.args)}: the test vehicle's model is "
+                f"{profile['model']} (--model)")
     if "captured" in getattr(item, "fixturenames", ()) and profile["push_capture"] is None:
         return "needs --push-capture FILE (unseen: the pushes your receiver gets)"
     if profile["mock"]:
@@ -235,7 +270,8 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
         from simulator.sim import Config
         from simulator.testing.plugin import ServerThread
 
-        server = ServerThread(Config(seed=1, vehicles=20, paused=True, riders=False)).start()
+        server = ServerThread(Config(seed=1, vehicles=20, paused=True, riders=False,
+                                     models=((profile["model"], 1.0),))).start()
         base_url = server.url
     yield Target(base_url, profile["client_id"], profile["client_secret"], profile["iot_code"],
                  profile["mock"], profile["allow_control"], profile["allow_settings"])

@@ -1,5 +1,9 @@
 """The vendor surface as the reference describes it, written down for the suite (not imported from
 the simulator: the suite must hold the simulator to the reference, not to itself).
+
+By vehicle model: ENDPOINTS are the A200's (the reference); SCOOTER_ENDPOINTS the Segway-Ninebot
+sharing kick scooter's, v2 and the first generation's v1 paths, written from public partner
+clients (the simulator's reference/real-clients.md; FIDELITY.md, "Vehicle models").
 """
 
 from __future__ import annotations
@@ -65,6 +69,9 @@ class Endpoint:
     data: dict[str, Field] = field(default_factory=dict)  # queries: the data object's fields
     example: dict[str, Any] = field(default_factory=dict)  # a valid command body (no iotCode)
     invalid: tuple[tuple[str, dict[str, Any]], ...] = ()  # (why, body without iotCode)
+    # "v2": {code, msg, data, t, <id>}; "v1": {success, code, message, msg, ...fields, t, opId}
+    # with a query's fields at the top level, and every call naming vehicleCode beside iotCode
+    surface: str = "v2"
 
 
 Q, C, S = "/api/v2/vehicle/query/current", "/api/v2/vehicle/control", "/api/v2/vehicle/setting"
@@ -201,3 +208,92 @@ IOT_CODE_INVALID: tuple[tuple[str, Any], ...] = (
     ("iotCode missing", {}), ("iotCode=letters", {"iotCode": "abcdefghijklmno"}),
     ("iotCode=true", {"iotCode": True}), ("iotCode=object", {"iotCode": {"imei": 1}}),
 )
+
+
+# -- the kick scooter (inferred from public clients) -------------------------------------------
+
+MODELS = ("a200", "scooter")  # what --model may name
+V1 = "/api/vehicle"
+SCOOTER_LOCATION_DATA = {**{k: v for k, v in LOCATION_DATA.items() if k != "gpsUtcTime"},
+                         "gpsUTCTime": n(0)}  # three clients of one operator read this spelling
+V1_GET_DATA = {
+    "iotCode": Field(STRING), "vehicleCode": Field(STRING), "online": Field(BOOL),
+    "locked": Field(BOOL), "networkSignal": n(2, 32), "charging": Field(BOOL),
+    "powerPercent": n(0, 100), "speedMode": n(0, 3), "speed": Field(NUMBER, 0),
+    "odometer": n(0), "remainingRange": n(0), "totalRidingSecs": n(0),
+    "latitude": Field(NUMBER, -90, 90), "longitude": Field(NUMBER, -180, 180),
+    "altitude": Field(NUMBER), "statusUtcTime": n(0), "gpsUtcTime": n(0),
+}
+V1_VERSION_DATA = {"iotCode": Field(STRING), "vehicleCode": Field(STRING),
+                   "iotVersion": Field(STRING)}
+LIGHTS = {"headLight": 1, "tailLight": 1}  # sent at unlock (0, 0 at lock)
+LIMITS = {"lowSpeedLimit": 6, "mediumSpeedLimit": 20, "highSpeedLimit": 25}
+SCOOTER_SETTING = {"buttonSwitchSpeedMode": 0, **LIMITS}
+
+
+def _limits(base: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], ...]:
+    # each limit optional: out of 6-25 and wrong types, never "missing"
+    return sum((_out(name, 6, 25, base)[:5] for name in LIMITS), ())
+
+
+SCOOTER_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("status", "GET", f"{Q}/status", QUERY, "Success", data=STATUS_DATA),
+    Endpoint("location", "GET", f"{Q}/location", QUERY, "success", data=SCOOTER_LOCATION_DATA),
+    Endpoint("battery-info", "GET", f"{Q}/battery-info", QUERY, "success", id_field="resId",
+             data=BATTERY_DATA),
+    Endpoint("bluetooth-key", "GET", f"{Q}/bluetooth-key", QUERY, "success", data=KEY_DATA),
+    Endpoint("unlock", "POST", f"{C}/unlock", CONTROL, "Success"),
+    Endpoint("lock", "POST", f"{C}/lock", CONTROL, "Success"),
+    Endpoint("light", "POST", f"{C}/light", CONTROL, "Success", example=LIGHTS,
+             invalid=_out("headLight", 0, 2, LIGHTS)[:5] + _out("tailLight", 0, 2, LIGHTS)[:5]
+             + (("no light", {}),)),
+    Endpoint("sound", "POST", f"{C}/sound", CONTROL, "Success", example={"controlType": 1},
+             invalid=_enum("controlType", (0, 4, 9, 14, "x", True), {"controlType": 1})),
+    Endpoint("battery-cover", "POST", f"{C}/battery-cover", CONTROL, "Success"),
+    Endpoint("whole-shutdown", "POST", f"{C}/whole-shutdown", CONTROL, "Success"),
+    Endpoint("setting/sound", "POST", f"{S}/sound", SETTING, "Success",
+             example={"workMode": 2},
+             invalid=_out("workMode", 0, 2, {"workMode": 2})
+             + _out("volume", 1, 3, {"workMode": 2, "volume": 2})[:5]),
+    Endpoint("setting/speed-mode", "POST", f"{S}/speed-mode", SETTING, "Success",
+             example={"speedMode": 1}, invalid=_out("speedMode", 1, 3, {"speedMode": 1})),
+    Endpoint("setting/scooter", "POST", f"{S}/scooter", SETTING, "Success",
+             example=SCOOTER_SETTING,
+             invalid=_limits(SCOOTER_SETTING)
+             + _enum("buttonSwitchSpeedMode", (2, -1, "x"), SCOOTER_SETTING)[:3]),
+    Endpoint("setting/bluetooth-key", "POST", f"{S}/bluetooth-key", SETTING, "Success",
+             example={"key": "4BKNwi77"},
+             invalid=_enum("key", ("abc1234", "abcd12345", "abcd-123", "", 12345678),
+                           {"key": "4BKNwi77"})),
+    # the first generation, on the same host
+    Endpoint("v1/get", "GET", f"{V1}/query/get", QUERY, "Success", data=V1_GET_DATA,
+             surface="v1"),
+    Endpoint("v1/version", "GET", f"{V1}/query/version", QUERY, "Success",
+             data=V1_VERSION_DATA, surface="v1"),
+    Endpoint("v1/unlock", "POST", f"{V1}/control/unlock", CONTROL, "Success", surface="v1"),
+    Endpoint("v1/lock", "POST", f"{V1}/control/lock", CONTROL, "Success", surface="v1"),
+    Endpoint("v1/toot", "POST", f"{V1}/control/toot", CONTROL, "Success",
+             example={"contentType": 7}, surface="v1",
+             invalid=_enum("contentType", (5, 8, 0, "x", True), {"contentType": 7})),
+    Endpoint("v1/headlight", "POST", f"{V1}/control/headlight", CONTROL, "Success",
+             example={"controlType": 1}, surface="v1",
+             invalid=_out("controlType", 0, 1, {"controlType": 1})),
+    Endpoint("v1/speed-mode", "POST", f"{V1}/control/speed-mode", CONTROL, "Success",
+             example={"speedMode": 1}, surface="v1",
+             invalid=_out("speedMode", 1, 3, {"speedMode": 1})),
+    Endpoint("v1/battery/cover", "POST", f"{V1}/control/battery/cover", CONTROL, "Success",
+             surface="v1"),
+    Endpoint("v1/setting/speed-limit", "POST", f"{V1}/setting/speed-limit", SETTING, "Success",
+             example=LIMITS, surface="v1", invalid=_limits(LIMITS)),
+    Endpoint("v1/setting/location", "POST", f"{V1}/setting/location", SETTING, "Success",
+             example={"uploadInterval": 60}, surface="v1",
+             invalid=_out("uploadInterval", 10, 65535, {"uploadInterval": 60})),
+    Endpoint("v1/iot/bind", "POST", f"{V1}/iot/bind", SETTING, "Success",
+             example={"qrCode": "SCOOTER-0001"}, surface="v1",
+             invalid=_enum("qrCode", ("", "no spaces", True), {"qrCode": "SCOOTER-0001"})),
+)
+SCOOTER_BY_NAME = {e.name: e for e in SCOOTER_ENDPOINTS}
+SCOOTER_QUERIES = tuple(e for e in SCOOTER_ENDPOINTS if e.kind == QUERY)
+SCOOTER_COMMANDS = tuple(e for e in SCOOTER_ENDPOINTS if e.kind != QUERY)
+# The reference's operations a scooter does not have: 15705, in the v2 envelope.
+SCOOTER_LACKS = tuple(e for e in ENDPOINTS if e.name not in SCOOTER_BY_NAME)

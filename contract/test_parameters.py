@@ -24,6 +24,8 @@ from simulator.contract.surface import (
 )
 from simulator.contract.target import NOBODY_IMEI, Target
 
+pytestmark = pytest.mark.model("a200")  # the reference's E-bike A200
+
 
 def _cases() -> list[Any]:
     cases = []

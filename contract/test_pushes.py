@@ -205,6 +205,7 @@ def test_the_mocks_pushes_meet_the_push_contract(target: Target, receiver: Recei
 
 @pytest.mark.mock_only
 @pytest.mark.about("push:status")
+@pytest.mark.model("a200")  # the upload interval setting is the A200's
 def test_the_interval_setting_sets_the_cadence(target: Target, receiver: Receiver) -> None:
     """A locked vehicle reports no status by default; with statusInterval.lockStatus = 20 it
     reports every 20 s of virtual time, and its location every 30 s instead of 900."""

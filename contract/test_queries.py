@@ -9,6 +9,8 @@ from simulator.contract.drift import FORMAT, VALUE, check
 from simulator.contract.surface import BY_NAME, PACK_DATA, QUERIES, Endpoint
 from simulator.contract.target import NOBODY_IMEI, Target
 
+pytestmark = pytest.mark.model("a200")  # the reference's E-bike A200
+
 BATTERY_ALIAS = "/api/v2/vehicle/query/current/battery-info"
 
 

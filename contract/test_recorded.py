@@ -16,6 +16,8 @@ from simulator.contract.stash import PROFILE, RECORDED
 from simulator.contract.surface import BY_NAME, CONTROL, QUERY, json_copy
 from simulator.contract.target import Reply, Target
 
+pytestmark = pytest.mark.model("a200")  # the reference's E-bike A200
+
 REFERENCE = recordings.load(recordings.PACKAGED)
 READABLE_SETTINGS = {"setting/speed-mode", "setting/bluetooth-key"}  # restorable: queries show them
 

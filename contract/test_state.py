@@ -16,6 +16,8 @@ from simulator.contract.drift import VALUE, check
 from simulator.contract.surface import BY_NAME, COMMANDS, QUERIES, Endpoint
 from simulator.contract.target import Target
 
+pytestmark = pytest.mark.model("a200")  # the reference's E-bike A200
+
 STATUS, KEY = BY_NAME["status"], BY_NAME["bluetooth-key"]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from simulator.scenarios.model import Scenario
 
 NAMES = ("rush-hour", "theft", "battery-depletion", "cellular-outage", "firmware-rollout",
-         "fall-and-fault", "warehouse")
+         "fall-and-fault", "warehouse", "scooter-rental")
 
 
 class UnknownScenario(LookupError):

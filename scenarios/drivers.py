@@ -45,6 +45,8 @@ VENDOR_PATHS: dict[str, str] = {
     "battery-info": "/api/v2/mopeds/query/current/battery-info",
     "bluetooth-key": f"{_Q}/bluetooth-key",
     "unlock": f"{_C}/unlock",
+    "lock": f"{_C}/lock",  # the scooter's (core/models/scooter.py)
+    "light": f"{_C}/light",
     "battery-cover": f"{_C}/battery-cover",
     "sound": f"{_C}/sound",
     "mech-lock": f"{_C}/mech-lock",
@@ -56,6 +58,7 @@ VENDOR_PATHS: dict[str, str] = {
     "setting/ambient": f"{_S}/ambient",
     "setting/sound": f"{_S}/sound",
     "setting/speed-mode": f"{_S}/speed-mode",
+    "setting/scooter": f"{_S}/scooter",
     "setting/bluetooth-key": f"{_S}/bluetooth-key",
     "setting/interval": f"{_S}/interval",
 }

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.core import models
 from simulator.core.geo import city_for
 from simulator.core.rng import Streams
 from simulator.scenarios.outcomes import Outcome
@@ -129,10 +130,21 @@ class FleetSpec:
     size: int
     platform: str  # client_id of the scenario's platform; its first letter picks the city
     minimum: int = 1  # the smallest fleet the story can be told with (--vehicles)
+    model: str = models.DEFAULT  # the vehicle model of the whole fleet (GET /_sim/models)
+
+    def __post_init__(self) -> None:
+        if self.model not in models.BY_NAME:
+            raise ValueError(f"model {self.model!r} is not a model: one of "
+                             f"{', '.join(models.NAMES)}")
 
     @property
     def city(self) -> str:
         return city_for(self.platform).name
+
+    @property
+    def noun(self) -> str:
+        """What the fleet is, for people: `vehicles`, or `vehicles (scooter)` for another model."""
+        return "vehicles" if self.model == models.DEFAULT else f"vehicles ({self.model})"
 
 
 @dataclass(frozen=True)

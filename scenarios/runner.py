@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.core import models
 from simulator.scenarios.drivers import VENDOR_PATHS, Driver
 from simulator.scenarios.model import (
     Carry,
@@ -165,6 +166,8 @@ class Run:
         base = plan.scenario.fleet.platform
         body: dict[str, Any] = {"clientSecret": plan.secret, "callbackUrl": self.callback,
                                 "vehicles": plan.size}
+        if plan.scenario.fleet.model != models.DEFAULT:  # the A200's body stays as it was
+            body["model"] = plan.scenario.fleet.model
         for n in range(1, 1000):  # a simulator that already has the platform: the next name
             code = base if n == 1 else f"{base}-{n}"
             status, _ = await self.driver.add_platform({"clientId": code, **body})

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.core import models
 from simulator.core.clock import Clock
 from simulator.core.env import Env
 from simulator.core.events import Bus
@@ -26,7 +27,8 @@ from simulator.core.faults import FaultRules
 from simulator.core.fleet import Fleet, make_imeis
 from simulator.core.journal import Journal
 from simulator.core.latency import Latency, LatencyModel
-from simulator.core.operations import InFlight, Operations
+from simulator.core.models import Mix
+from simulator.core.operations import InFlight, Operations, bodies_for_unknown
 from simulator.core.platforms import DEFAULT_TOKEN_LIFETIME_S, Platform, Tokens
 from simulator.core.rng import Streams
 from simulator.core.serial import SnapshotPart
@@ -61,6 +63,9 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)  # component-specific knobs
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)  # chance rates (world/config.py)
     latency: LatencyModel | None = None  # serve --latency; None answers at once (core/latency.py)
+    # serve --models: (model, share) pairs; the reference's example IMEIs take the first named.
+    models: Mix = ((models.DEFAULT, 1.0),)
+    token_clock: str = "virtual"  # serve --token-clock: tokens expire on the virtual or wall clock
 
 
 class Simulator:
@@ -84,13 +89,16 @@ class Simulator:
         self.platforms: dict[str, Platform] = {}
         self.platform_list: list[Platform] = []
         self.fleet = Fleet()
-        self.tokens = Tokens(self.streams.generator("tokens"), lifetime=cfg.token_lifetime)
+        models.check_mix(cfg.models)
+        self.tokens = Tokens(self.streams.generator("tokens"), lifetime=cfg.token_lifetime,
+                             clock=cfg.token_clock)
         self.inflight = InFlight()
         self.faults = FaultRules(self.streams.generator("faults"))
         self.vendor = Operations(tokens=self.tokens, platforms=self.platforms,
                                  platform_list=self.platform_list, fleet=self.fleet,
                                  faults=self.faults, inflight=self.inflight, clock=self.clock,
                                  bus=self.bus)
+        self.vendor.unknown_bodies = bodies_for_unknown(cfg.models[0][0])
         if cfg.latency is not None:  # its own stream: waits never shift the world's draws
             self.vendor.latency = Latency(cfg.latency, self.streams.generator("latency"))
         self.requests = Journal(cfg.extra.get("journal_size", 10_000))
@@ -149,12 +157,14 @@ class Simulator:
         self.generation += 1
 
         demo = self.add_platform(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cfg.callback_url)
-        self.tokens.grant(demo, self.clock.now, value=DEMO_TOKEN)
-        examples = self.add_vehicles(demo, min(len(DEMO_IMEIS), cfg.vehicles) or 1,
-                                     imeis=list(DEMO_IMEIS))
+        self.tokens.grant(demo, self.tokens.now(self.clock.now), value=DEMO_TOKEN)
+        first = min(len(DEMO_IMEIS), cfg.vehicles) or 1
+        allotted = models.allot(cfg.models, max(cfg.vehicles, first), first,
+                                self.streams.generator("models"))
+        examples = self.add_vehicles(demo, first, imeis=list(DEMO_IMEIS), model=allotted[:first])
         self.make_healthy(examples)
-        if cfg.vehicles > len(DEMO_IMEIS):
-            self.add_vehicles(demo, cfg.vehicles - len(DEMO_IMEIS))
+        if cfg.vehicles > first:
+            self.add_vehicles(demo, cfg.vehicles - first, model=allotted[first:])
         for hook in self.reset_hooks:
             hook()
 
@@ -171,7 +181,11 @@ class Simulator:
         f.power[rows] = np.maximum(f.power[rows], 85.0)
         f.pack_percent[rows] = np.where(f.pack_percent[rows] > 0,
                                         np.maximum(f.pack_percent[rows], 85.0), 0)
-        battery.sync_packs(f, np.asarray(rows).reshape(-1))  # packs average the vehicle percent
+        rows = np.asarray(rows).reshape(-1)
+        if rows.dtype == np.bool_:  # a mask over the fleet
+            rows = np.flatnonzero(rows)
+        models.prepare(f, rows)  # a scooter has no mech lock, whatever healthy means for an A200
+        battery.sync_packs(f, rows)  # packs average the vehicle percent
 
     # -- platforms and vehicles -----------------------------------------------------------------
 
@@ -185,15 +199,19 @@ class Simulator:
         return platform
 
     def add_vehicles(
-        self, platform: Platform, n: int, imeis: list[str] | None = None, variety: bool = True
+        self, platform: Platform, n: int, imeis: list[str] | None = None, variety: bool = True,
+        model: str | np.ndarray = models.DEFAULT,
     ) -> np.ndarray:
+        """`n` new vehicles of `platform`: of `model` (a name, or a code per vehicle)."""
         f = self.fleet
         uids = np.arange(f.next_uid, f.next_uid + n)
         names = (imeis or [])[:n]
         names += make_imeis(self.config.seed, uids[len(names):], f.index)
         rows = f.grow(names)
+        f.model[rows] = models.INDEX[model] if isinstance(model, str) else model
         f.populate(rows, self.config.seed, platform.index, platform.city, self.clock.now,
                    variety=variety)
+        models.prepare(f, rows)
         places.park(f, rows, self.config.seed, platform.city)  # at kerbs and hubs, not scattered
         return rows
 

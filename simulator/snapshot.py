@@ -38,7 +38,15 @@ from simulator.core.errors import SimError
 from simulator.core.faults import FaultRules
 from simulator.core.fleet import COLUMNS, Fleet
 from simulator.core.geo import city_for
-from simulator.core.platforms import MAX_TOKEN_LIFETIME_S, Platform, Token, Tokens
+from simulator.core.models import PROFILES
+from simulator.core.platforms import (
+    MAX_TOKEN_LIFETIME_S,
+    PUSH_FORMATS,
+    TOKEN_CLOCKS,
+    Platform,
+    Token,
+    Tokens,
+)
 from simulator.core.serial import (
     Loading,
     SnapshotPart,
@@ -95,6 +103,10 @@ LAST_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: the clock must stay a dat
 MAX_SPEED = 1_000_000.0  # as the control plane's clock allows
 UNBOUNDED_ABOVE = {"offline_until"}
 RANGES: dict[str, tuple[float, float]] = {
+    "model": (0, len(PROFILES) - 1),  # indexes the vehicle models (core/models)
+    "head_light": (0, 2),
+    "tail_light": (0, 2),
+    "mode_limit": (0, 25),  # 6-25 as set; 0 means the mode's own top speed
     "speed_mode": (0, 3),  # indexes the modes' speed caps; 0 reads as Eco (FIDELITY.md)
     "heading": (-1, 3),  # a street-grid direction, -1 before the route is chosen
     "battery_count": (1, 3),  # batteryCount 1~3: the packs' columns are 3 wide
@@ -150,6 +162,7 @@ def dump(sim: Simulator) -> dict[str, Any]:
             "newest": {code: t.value for code, t in sim.tokens.newest.items()},
             "rng": rng_json(sim.tokens.rng),
             "lifetime": sim.tokens.lifetime,
+            "clock": sim.tokens.clock,
         },
         "fleet": {
             "nextUid": f.next_uid,
@@ -180,6 +193,8 @@ def _platforms(data: Any) -> list[Platform]:
             raise SimError(f"{name}.secret", "must be a string")
         if raw.get("callback_url") is not None and not isinstance(raw["callback_url"], str):
             raise SimError(f"{name}.callback_url", "must be a string or null")
+        if raw.get("push_format", "v2") not in PUSH_FORMATS:
+            raise SimError(f"{name}.push_format", f"must be one of {', '.join(PUSH_FORMATS)}")
         try:
             city_for(raw["code"])
             platform = Platform(**raw, index=n)
@@ -198,7 +213,10 @@ def _tokens(data: Any, platforms: dict[str, Platform], lifetime: int) -> Tokens:
     lifetime = _int("tokens.lifetime", data.get("lifetime", lifetime), 1)
     if lifetime > MAX_TOKEN_LIFETIME_S:
         raise SimError("tokens.lifetime", f"must be at most {MAX_TOKEN_LIFETIME_S} s")
-    tokens = Tokens(rng_from_json("tokens.rng", data.get("rng")), lifetime=lifetime)
+    clock = data.get("clock", "virtual")  # before tokenClock travelled: the virtual clock
+    if clock not in TOKEN_CLOCKS:
+        raise SimError("tokens.clock", f"must be one of {', '.join(TOKEN_CLOCKS)}")
+    tokens = Tokens(rng_from_json("tokens.rng", data.get("rng")), lifetime=lifetime, clock=clock)
     for n, raw in enumerate(_list("tokens.items", data.get("items"))):
         raw = _obj(f"tokens.items[{n}]", raw)
         value, code = raw.get("value"), raw.get("clientId")
@@ -250,6 +268,9 @@ def _fleet(data: Any, n_platforms: int) -> Fleet:
         extra = _obj(f"fleet.extras.{key}", extra)
         for name, value in extra.items():  # each one a settings object the vendor calls update
             _obj(f"fleet.extras.{key}.{name}", value)
+        code = extra.get("binding", {}).get("vehicleCode", "")
+        if "binding" in extra and not (isinstance(code, str) and code):
+            raise SimError(f"fleet.extras.{key}.binding.vehicleCode", "must be a vehicle code")
         fleet.extras[int(key)] = extra
     fleet.imeis = list(imeis)
     fleet.index = {imei: row for row, imei in enumerate(imeis)}

@@ -83,6 +83,8 @@ def test_the_suite_passes_against_the_mock_with_junit_and_a_summary(tmp_path: Pa
     assert "\nunvalidated: written from the reference; not yet checked against the real cloud" \
         in run.stdout
     assert not (tmp_path / ".pytest_cache").exists()
+    # the kick scooter's tests are not run for the A200, and the summary says why
+    assert "for model scooter: the test vehicle's model is a200" in run.stdout
 
 
 def test_against_a_live_target_it_reads_only(tmp_path: Path, pretend_live: ServerThread) -> None:
@@ -380,3 +382,96 @@ def test_another_platforms_vehicle_is_checked_live_when_named(
     refused = {c["endpoint"] for c in journal(pretend_live) if c.get("iotCode") == other}
     assert refused == COMMANDS | {"status", "location", "battery-info", "bluetooth-key"}
     assert {c["code"] for c in journal(pretend_live) if c.get("iotCode") == other} == {15103}
+
+
+# -- per vehicle model: the kick scooter (contract/test_scooter.py) ------------------------------
+
+SCOOTER_ONLY = {"lock", "light", "setting/scooter", "v1/get", "v1/version", "v1/unlock", "v1/lock",
+                "v1/toot", "v1/headlight", "v1/speed-mode", "v1/battery/cover",
+                "v1/setting/speed-limit", "v1/setting/location", "v1/iot/bind"}
+A200_ONLY = {"mech-lock", "anti-theft", "ambient", "wireless-charging", "setting/switch",
+             "setting/ambient", "setting/interval"}
+
+
+def scooters(**more: Any) -> Config:
+    return Config(seed=1, vehicles=20, riders=False, models=(("scooter", 1.0),), **more)
+
+
+@pytest.fixture
+def scooter_sim() -> Iterator[ServerThread]:
+    """`segway-sim serve --models scooter`: the whole demo fleet kick scooters."""
+    server = ServerThread(scooters(paused=True)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pretend_live_scooter() -> Iterator[ServerThread]:
+    server = ServerThread(scooters(paused=False, physics=PhysicsConfig.parse("quiet")),
+                          pace=True).start()
+    yield server
+    server.stop()
+
+
+def test_against_a_scooter_simulator_the_scooter_tests_run(tmp_path: Path,
+                                                           scooter_sim: ServerThread) -> None:
+    """The model is the test vehicle's own (its full state): no option needed."""
+    report = tmp_path / "contract.xml"
+    run = contract("--base-url", scooter_sim.url, "--strict-fields", "--junit-xml", str(report),
+                   cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    counts = junit(report)
+    assert counts["tests"] > 400 and counts["failures"] == counts["errors"] == 0
+    assert "for model a200: the test vehicle's model is scooter" in run.stdout
+    cases = {str(c.get("name")) for c in ET.parse(report).getroot().iter("testcase")}
+    assert "test_an_operation_the_scooter_lacks_gets_15705[mech-lock]" in cases
+    assert "test_scooter_query_answers_the_fields_clients_read[location]" in cases
+    assert not any(c.startswith("test_query_answers_the_documented_fields") for c in cases)
+    # every scooter and v1 operation succeeded in some test (each test resets the simulator,
+    # and its journal with it: the passed tests say it)
+    ran = {c.split("[", 1)[1].rstrip("]") for c in cases
+           if c.startswith(("test_scooter_query_answers", "test_an_injected_fault_is_answered"))}
+    assert ran >= SCOOTER_ONLY
+    assert {c.split("[", 1)[1].rstrip("]") for c in cases
+            if c.startswith("test_an_operation_the_scooter_lacks_gets_15705")} == A200_ONLY
+
+
+def test_against_a_live_scooter_it_reads_only_and_relocks(
+        tmp_path: Path, pretend_live_scooter: ServerThread) -> None:
+    before = vehicle(pretend_live_scooter)
+    run = contract(*live_args(pretend_live_scooter, "--model", "scooter"), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "for model a200: the test vehicle's model is scooter (--model)" in run.stdout
+    calls = journal(pretend_live_scooter)
+    named = [c for c in calls if c["method"] == "POST" and c.get("iotCode") == VEHICLE]
+    assert named and {c["code"] for c in named} <= {15101, 15004, 15705, 15304}
+    assert {c["endpoint"] for c in named if c["code"] == 15705} == A200_ONLY
+    assert vehicle(pretend_live_scooter) == before
+    moved = contract(*live_args(pretend_live_scooter, "--model", "scooter", "--allow-control",
+                                "--allow-settings", "-k", "scooter"), cwd=tmp_path)
+    assert moved.returncode == 0, moved.stdout[-3000:] + moved.stderr[-3000:]
+    succeeded = {c["endpoint"] for c in journal(pretend_live_scooter) if c.get("code") == 0}
+    assert {"unlock", "lock", "light", "v1/toot", "v1/battery/cover"} <= succeeded
+    assert not succeeded & {"whole-shutdown", "v1/iot/bind", "setting/scooter"}  # never live
+    after = vehicle(pretend_live_scooter)
+    assert after["locked"] is True  # the scooter's remote lock leaves it as it was found
+    assert after["settings"]["speedMode"] == before["settings"]["speedMode"]
+
+
+def test_a_live_target_is_an_a200_unless_model_says_otherwise(
+        tmp_path: Path, pretend_live_scooter: ServerThread) -> None:
+    run = contract(*live_args(pretend_live_scooter, "-k", "documented_fields"), cwd=tmp_path)
+    assert run.returncode == 1  # the A200's location table: gpsUtcTime, which a scooter lacks
+    assert "location data.gpsUtcTime" in run.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--model", "a200"], "--model a200: the test vehicle 861477038719116's model is scooter"),
+    (["--model", "bicycle"], "Invalid value for '--model': 'bicycle' is not one of"),
+])
+def test_a_model_the_test_vehicle_is_not_is_one_line(tmp_path: Path, scooter_sim: ServerThread,
+                                                     args: list[str], message: str) -> None:
+    run = contract("--base-url", scooter_sim.url, *args, cwd=tmp_path)
+    assert run.returncode == 2
+    assert message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr

@@ -18,14 +18,14 @@ async def test_health(client: TestClient, sim: Simulator) -> None:
     health = await call(client, "GET", "/_sim/health")
     assert health == {"status": "ok", "vehicles": 20, "platforms": 1,
                       "clock": {"now": DEFAULT_START, "nowMs": int(DEFAULT_START * 1000),
-                                "speed": 1.0, "paused": True}}
+                                "speed": 1.0, "paused": True, "tokenClock": "virtual"}}
 
 
 async def test_get_clock(client: TestClient, sim: Simulator) -> None:
     sim.advance(1.5)
     assert await call(client, "GET", "/_sim/clock") == {
         "now": DEFAULT_START + 1.5, "nowMs": int((DEFAULT_START + 1.5) * 1000), "speed": 1.0,
-        "paused": True}
+        "paused": True, "tokenClock": "virtual"}
 
 
 async def test_advance_lives_through_the_time(client: TestClient, sim: Simulator) -> None:
@@ -56,7 +56,7 @@ async def test_speed_and_pause(client: TestClient, sim: Simulator) -> None:
     clock = await call(client, "POST", "/_sim/clock", {"paused": True, "speed": 0.5,
                                                        "advance": 10})
     assert clock == {"now": DEFAULT_START + 10, "nowMs": int((DEFAULT_START + 10) * 1000),
-                     "speed": 0.5, "paused": True}
+                     "speed": 0.5, "paused": True, "tokenClock": "virtual"}
 
 
 async def test_to_lives_through_the_time_to_an_instant(client: TestClient,

@@ -30,7 +30,7 @@ async def token_status(client: TestClient, code: str, secret: str) -> int:
 async def test_list_platforms(client: TestClient) -> None:
     assert await call(client, "GET", "/_sim/platforms") == {"items": [{
         "clientId": "A20081", "clientSecret": DEMO_CLIENT_SECRET, "callbackUrl": None,
-        "region": "A", "city": "Singapore", "vehicles": 20}]}
+        "region": "A", "city": "Singapore", "pushFormat": "v2", "vehicles": 20}]}
 
 
 async def test_new_platform_with_token_and_its_own_vehicles(client: TestClient,
@@ -40,7 +40,7 @@ async def test_new_platform_with_token_and_its_own_vehicles(client: TestClient,
         "callbackUrl": "http://127.0.0.1:9/hooks"}, 201)
     assert created == {"clientId": "E30002", "clientSecret": "s3cret!",
                        "callbackUrl": "http://127.0.0.1:9/hooks", "region": "E",
-                       "city": "Amsterdam", "vehicles": 4}
+                       "city": "Amsterdam", "pushFormat": "v2", "vehicles": 4}
     listed = await call(client, "GET", "/_sim/platforms")
     assert [p["clientId"] for p in listed["items"]] == ["A20081", "E30002"]
     page = await call(client, "GET", "/_sim/vehicles", params={"platformCode": "E30002"})

@@ -164,7 +164,8 @@ async def test_full_state(client: TestClient, sim: Simulator) -> None:
             assert answer["data"]["key"] == state["settings"]["bluetoothKey"]
     settings_ = state["settings"]
     assert set(settings_) == {"speedMode", "switch", "sound", "ambient", "ambientEffect",
-                              "interval", "bluetoothKey"}
+                              "interval", "bluetoothKey", "lights", "speedLimits"}
+    assert state["model"] == "a200" and state["vehicleCode"] == EXAMPLE_IMEI
     assert settings_["switch"]["speedLimit"] == 25 and settings_["switch"]["lowPowerValue"] == 5
     assert settings_["interval"] == {
         "locationInterval": {"unlockStatus": 10, "lockStatus": 900},

@@ -347,3 +347,47 @@ async def test_a_ride_tells_its_story_and_leaves_a_trail(
                  ).to_contain_text(f"{rider} parks")
     await expect(page.locator("#v-story")).to_contain_text(f"{rider} rode it last")
     assert browser.errors == []
+
+
+async def test_the_panel_and_the_map_follow_the_vehicles_model(browser: Browser) -> None:
+    sim = Simulator(Config(seed=7, vehicles=20, paused=True, riders=False,
+                           models=(("a200", 50.0), ("scooter", 50.0)),
+                           extra={"live_interval": 0.05}))
+    sim.make_healthy(np.arange(len(sim.fleet)))
+    scooters = np.flatnonzero(sim.fleet.model == 1)
+    scooter = sim.fleet.imeis[int(scooters[0])]
+    running = await start(sim, pace=False)
+    try:
+        page = await open_dashboard(browser, running.url, len(sim.fleet))
+        await page.select_option("#model-filter", "scooter")  # the map shows the scooters only
+        await page.wait_for_function(f"document.body.dataset.drawn === '{scooters.size}'",
+                                     timeout=WAIT_MS)
+        await page.fill("#find-imei", scooter)
+        await page.press("#find-imei", "Enter")
+        await expect(page.locator("#v-model")).to_have_text("Segway-Ninebot sharing kick scooter")
+        await expect(page.locator("button[data-vendor=lock]")).to_be_visible()
+        await expect(page.locator("button[data-vendor=mech-lock]")).to_be_hidden()
+        await expect(page.locator("#v-sound option")).to_have_count(7)  # the scooter's enum
+        await page.select_option("#v-head-light", "2")
+        await page.click("button[data-vendor=light]")
+        await expect(page.locator("#v-result")).to_have_text("light → 0 Success")
+        await expect(page.locator("#v-lights")).to_contain_text("headLight2", timeout=WAIT_MS)
+        await page.click("button[data-vendor=unlock]")
+        await expect(page.locator("#v-state")).to_have_text("unlocked", timeout=WAIT_MS)
+        await page.click("button[data-vendor=lock]")
+        await expect(page.locator("#v-result")).to_have_text("lock → 0 Success")
+        await expect(page.locator("#v-state")).to_have_text("locked", timeout=WAIT_MS)
+
+        # An A200 (found while the filter shows scooters: the filter gives way) has no Lock.
+        await page.fill("#find-imei", EXAMPLE_IMEI)
+        await page.press("#find-imei", "Enter")
+        await expect(page.locator("#v-model")).to_have_text("Segway E-bike A200")
+        await expect(page.locator("button[data-vendor=mech-lock]")).to_be_visible()
+        await expect(page.locator("button[data-vendor=lock]")).to_be_hidden()
+        await expect(page.locator("button[data-vendor=light]")).to_be_hidden()
+        await expect(page.locator("#model-filter")).to_have_value("")
+        await page.wait_for_function(f"document.body.dataset.drawn === '{len(sim.fleet)}'",
+                                     timeout=WAIT_MS)
+        assert browser.errors == []
+    finally:
+        await running.stop()

@@ -23,7 +23,8 @@ from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Simulator
 from tests.helpers.raw import RawAnswer, send
 from tests.helpers.vendor import AUTH, EXAMPLE_IMEI
 
-SPRING_ERROR = {"timestamp", "status", "error", "message", "path"}
+# Spring Boot's error body, with the envelope's `code` and `msg` beside it (FIDELITY.md).
+SPRING_ERROR = {"timestamp", "status", "error", "message", "path", "code", "msg"}
 
 
 @pytest.fixture

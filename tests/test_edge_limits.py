@@ -27,7 +27,8 @@ from tests.helpers.vendor import AUTH, EXAMPLE_IMEI
 
 TIMEOUT = 0.5  # the server's --read-timeout in these tests
 PATIENCE = 10 * TIMEOUT  # how long a test waits for an answer that must come
-SPRING_ERROR = {"timestamp", "status", "error", "message", "path"}
+# Spring Boot's error body, with the envelope's `code` and `msg` beside it (FIDELITY.md).
+SPRING_ERROR = {"timestamp", "status", "error", "message", "path", "code", "msg"}
 HEALTH = b"GET /_sim/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 

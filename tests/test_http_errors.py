@@ -18,7 +18,7 @@ from simulator.sim import Simulator
 
 
 def assert_spring_error(body: dict[str, Any], status: int, path: str) -> None:
-    assert set(body) == {"timestamp", "status", "error", "message", "path"}
+    assert set(body) == {"timestamp", "status", "error", "message", "path", "code", "msg"}
     assert body["status"] == status and body["path"] == path
 
 

@@ -289,3 +289,20 @@ def test_capture_to_a_file_that_cannot_be_opened_is_one_error_line(tmp_path: Pat
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and result.output.startswith("Error:"), result.output
     assert "--capture" in result.output
+
+
+async def test_a_v1_platforms_status_pushes_are_heard_and_verified(
+    rig: Rig, listening: tuple[Listener, Printed]
+) -> None:
+    """pushFormat v1: {callback}/vehicle/status, no platformCode; the demo secret verifies it
+    (an alert, which has no v1 form, is not pushed at all)."""
+    _, printed = listening
+    rig.sim.platforms["A20081"].push_format = "v1"
+    await unlock(rig)
+    row = rig.sim.fleet.find(EXAMPLE_IMEI)
+    assert row is not None
+    alerts.raise_alert(rig.sim.fleet, row, 12, rig.sim.clock.now, rig.sim.bus)
+    await rig.advance(10)
+    assert len(printed) == 2 and all(" status " in line for line in printed), printed
+    assert all("sig ok" in line and line.endswith("-> 200") for line in printed), printed
+    assert [r["url"].rsplit("/", 2)[-2:] for r in rig.journal()] == [["vehicle", "status"]] * 2

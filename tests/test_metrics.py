@@ -79,7 +79,7 @@ class Scrape:
                 and {k: v for k, v in s.labels.items() if k != "le"} == labels}
 
     def vehicles(self) -> dict[str, float]:
-        return {state: self.value("segway_sim_vehicles", platform=DEMO_CLIENT_ID, model="A200",
+        return {state: self.value("segway_sim_vehicles", platform=DEMO_CLIENT_ID, model="a200",
                                   state=state) for state in STATES}
 
 

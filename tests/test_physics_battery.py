@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 from aiohttp.test_utils import TestClient
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator.core.alerts import active_alerts
@@ -228,3 +228,22 @@ class TestLowPower:
         await client.post("/_sim/clock", json={"advance": 60})
         state = await (await client.get(f"/_sim/vehicles/{EXAMPLE_IMEI}")).json()
         assert state["alerts"] == [12]
+
+
+@settings(max_examples=200)
+@given(packs=st.lists(st.floats(0, 100), min_size=3, max_size=3), count=st.integers(1, 3),
+       power=st.floats(0, 100))
+@example(packs=[16.99652862548828, 11.996527671813965, 6.996527671813965], count=3,
+         power=3.153292903889046)  # found by tests/test_physics_invariants.py (seed 803)
+def test_packs_stay_within_0_and_100_whatever_the_vehicle_percent(
+        packs: list[float], count: int, power: float) -> None:
+    """The packs follow a swapped battery's percent and never leave 0-100, not even by the
+    rounding of a pack pressed to an end (-4e-16 once reached a snapshot's range check)."""
+    sim = Simulator(Config(seed=3, vehicles=3, paused=True, riders=False))
+    f, row = sim.fleet, np.array([0])
+    f.battery_count[0] = count
+    f.pack_percent[0] = [p if n < count else 0.0 for n, p in enumerate(packs)]
+    f.power[0] = power
+    battery.sync_packs(f, row)
+    assert np.all((f.pack_percent[0] >= 0) & (f.pack_percent[0] <= 100))
+    assert np.all(f.pack_percent[0, count:] == 0)

@@ -139,6 +139,77 @@ def test_small_fleet(segway_sim):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+MIXED_FLEET_TESTS = '''
+import json
+import urllib.request
+
+STATUS = "/api/v2/vehicle/query/current/status"
+LOCK = "/api/v2/vehicle/control/lock"
+HEALTHY = {"activated": True, "online": True, "dormant": False, "upgrading": False,
+           "transport": False}
+
+
+def call(sim, path, body=None, query=""):
+    req = urllib.request.Request(
+        sim.url + path + query, method="GET" if body is None else "POST",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={**sim.auth, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)
+
+
+def test_the_fleet_is_the_ini_mix(segway_sim):
+    scooters, a200s = segway_sim.imeis_of("scooter"), segway_sim.imeis_of("a200")
+    assert (len(a200s), len(scooters)) == (7, 3)
+    assert sorted(scooters + a200s) == sorted(segway_sim.imeis)
+    assert a200s[:3] == segway_sim.imeis[:3]  # the reference's examples: the first model named
+    assert {segway_sim.vehicle(imei)["model"] for imei in scooters} == {"scooter"}
+
+
+def test_a_scooter_locks_remotely_and_an_a200_answers_15705(segway_sim):
+    scooter, a200 = segway_sim.imeis_of("scooter")[0], segway_sim.imeis_of("a200")[0]
+    segway_sim.set_vehicle(scooter, locked=False, **HEALTHY)
+    assert call(segway_sim, LOCK, {"iotCode": scooter})["code"] == 0
+    assert segway_sim.vehicle(scooter)["locked"] is True
+    answer = call(segway_sim, LOCK, {"iotCode": a200})
+    assert answer["code"] == 15705
+    assert answer["msg"] == "This feature is not supported on the vehicle"
+
+
+def test_tokens_on_the_wall_clock_outlive_a_jump(segway_sim):
+    segway_sim.advance(3 * 86_400)  # days past the demo token's virtual lifetime
+    imei = segway_sim.imeis[0]
+    assert call(segway_sim, STATUS, query=f"?iotCode={imei}")["code"] == 0
+    assert segway_sim.control("GET", "/_sim/clock")["tokenClock"] == "wall"
+'''
+
+
+def test_the_fleet_takes_a_model_mix_and_a_token_clock_from_the_ini(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsegway_sim_vehicles = 10\n"
+                     "segway_sim_models = a200=70,scooter=30\nsegway_sim_token_clock = wall\n")
+    pytester.makepyfile(test_mixed=MIXED_FLEET_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=MIXED_FLEET_TESTS.count("\ndef test_"))
+
+
+@pytest.mark.parametrize(("ini", "message"), [
+    ("segway_sim_models = moped", "segway_sim_models: 'moped' is not a model: one of a200, "
+                                  "scooter"),
+    ("segway_sim_models = a200=-1", "segway_sim_models: 'a200=-1': the share must be a number > 0"),
+    ("segway_sim_token_clock = sundial", "segway_sim_token_clock: 'sundial' is not one of "
+                                         "virtual, wall"),
+])
+def test_a_mistake_in_the_ini_is_one_clear_line(pytester: pytest.Pytester, ini: str,
+                                                message: str) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_never(segway_sim):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line.strip()] == [f"ERROR: {message}"]
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_the_plugin_is_registered_as_an_entry_point() -> None:
     from importlib.metadata import entry_points
 

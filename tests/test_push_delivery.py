@@ -176,6 +176,7 @@ async def test_a_hanging_receiver_never_holds_up_the_rest_surface(rig: Rig) -> N
     release = asyncio.Event()
     rig.receiver.behaviour = held(release, 200)
     rig.sim.outbox.limit = 50
+    rig.dispatcher.concurrency = 8  # the bound under test (the default is larger than the queue)
     for row in range(len(rig.sim.fleet)):
         rig.sim.fleet.loc_lock_interval[row] = 10
     rig.sim.advance(100)  # far more reports than can be in flight

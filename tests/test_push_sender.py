@@ -4,6 +4,7 @@ when it dies. The delivery rules on top of it run with both senders in test_push
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
@@ -83,6 +84,22 @@ async def test_a_sender_that_dies_fails_what_it_held_and_is_replaced(
     assert first[0] == 200 or first[1] in {"delivery process exited", "delivery stopped"}
     assert (await sender.send(f"{url}/200/b", b"b=1", 5))[0] == 200
     assert sender._child is not None and sender._child.pid != child.pid
+
+
+async def test_a_stuck_sender_is_given_up_on_after_the_timeout(
+        receiver: tuple[str, Got]) -> None:
+    url, _ = receiver
+    sender = ProcessSender(stuck_s=0.2)
+    await sender.start()
+    child = sender._child
+    assert child is not None
+    child.send_signal(signal.SIGSTOP)  # alive, and answering nothing
+    try:
+        status, error, _ = await sender.send(f"{url}/200/a", b"a=1", 0.1)
+        assert (status, error) == (None, "delivery process did not answer")
+    finally:
+        child.send_signal(signal.SIGCONT)
+        await sender.stop()
 
 
 async def test_stop_ends_the_process(receiver: tuple[str, Got]) -> None:

@@ -25,7 +25,8 @@ from tests.helpers.vendor import (
     row_state,
 )
 
-SPRING_ERROR_KEYS = {"timestamp", "status", "error", "message", "path"}
+# Spring Boot's error body, with the envelope's `code` and `msg` beside it (FIDELITY.md).
+SPRING_ERROR_KEYS = {"timestamp", "status", "error", "message", "path", "code", "msg"}
 JSON_HEADERS = {**AUTH, "Content-Type": "application/json"}
 
 
@@ -156,6 +157,7 @@ def assert_spring_error(body: dict[str, Any], status: int, path: str) -> None:
     assert set(body) == SPRING_ERROR_KEYS
     assert (body["status"], body["path"]) == (status, path)
     assert body["timestamp"].endswith("Z") and body["error"] and body["message"]
+    assert (body["code"], body["msg"]) == (status, body["message"])
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
@@ -188,7 +190,7 @@ async def test_wrong_method_on_token(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("path", [
-    "/api", "/api/v2/vehicle/control/lock", "/api/v2/vehicle/control/unlock/",
+    "/api", "/api/v2/vehicle/control/warp", "/api/v2/vehicle/control/unlock/",
     "/api/v1/vehicle/control/unlock", "/API/V2/VEHICLE/CONTROL/UNLOCK", "/v2/vehicle/status",
     "/api/v2/vehicle/setting/switch",  # the switch lives under /ebike/, not /vehicle/
 ])

@@ -19,14 +19,17 @@ from tests.helpers.vendor import (
     COARSE,
     COMMANDS,
     EXAMPLE_IMEI,
+    STATE_CODES,
     VALID,
     add_tenant,
     assert_envelope,
     assert_error,
     example_row,
     row_state,
+    set_state,
     status_of,
     vendor_call,
+    while_in_flight,
 )
 
 
@@ -245,28 +248,12 @@ async def test_command_vehicle_of_another_platform(client: TestClient, sim: Simu
     assert theirs["code"] == 0
 
 
-def _set(sim: Simulator, row: int, state: str) -> None:
-    f = sim.fleet
-    if state == "inactive":
-        f.activated[row] = False
-    elif state == "offline":
-        f.online[row] = False
-    elif state == "transport":
-        f.transport[row], f.online[row] = True, False
-    else:
-        f.column(state)[row] = True
-
-
-STATE_CODES = [("inactive", 15300), ("offline", 15301), ("transport", 15301),
-               ("upgrading", 15500), ("dormant", 15704)]
-
-
 @pytest.mark.parametrize("op", COMMANDS)
 @pytest.mark.parametrize(("state", "code"), STATE_CODES)
 async def test_command_refused_by_state(client: TestClient, sim: Simulator, op: str, state: str,
                                         code: int) -> None:
     row = unlocked(sim)
-    _set(sim, row, state)
+    set_state(sim, row, state)
     before = row_state(sim, row)
     assert_error(sim, await vendor_call(client, op, VALID[op]), code)
     assert row_state(sim, row) == before
@@ -286,7 +273,7 @@ async def test_state_checks_come_in_order(client: TestClient, sim: Simulator,
                                           states: tuple[str, ...], code: int) -> None:
     row = example_row(sim)  # locked: battery-cover's 15635 comes after all of these
     for state in states:
-        _set(sim, row, state)
+        set_state(sim, row, state)
     assert_error(sim, await vendor_call(client, "battery-cover", VALID["battery-cover"]), code)
     sim.fleet.has_mech_lock[row] = False
     assert_error(sim, await vendor_call(client, "mech-lock", VALID["mech-lock"]), code)
@@ -340,7 +327,8 @@ async def test_in_flight_blocks_only_its_vehicle(client: TestClient, sim: Simula
     row, other = example_row(sim), sim.fleet.imeis[1]
     sim.make_healthy(sim.fleet.index[other])
     sim.fleet.speed_mode[row] = 2
-    slow = await _in_flight(client, sim, monkeypatch, "setting/speed-mode")
+    slow = await while_in_flight(sim, monkeypatch, row, vendor_call(
+        client, "setting/speed-mode", VALID["setting/speed-mode"]))
     # the same vehicle must wait; another vehicle and queries go through meanwhile
     same = await vendor_call(client, "unlock", VALID["unlock"])
     elsewhere = await vendor_call(client, "unlock", body_for("unlock", other))
@@ -352,30 +340,12 @@ async def test_in_flight_blocks_only_its_vehicle(client: TestClient, sim: Simula
     assert sim.fleet.speed_mode[row] == 1 and sim.fleet.locked[row]
 
 
-async def _in_flight(client: TestClient, sim: Simulator, monkeypatch: pytest.MonkeyPatch,
-                     op: str) -> asyncio.Future[dict[str, Any]]:
-    """Send `op` to the example vehicle and return once it is in flight (a delay rule holds it)."""
-    row, in_flight = example_row(sim), asyncio.Event()
-    begin = sim.inflight.begin
-
-    def begin_and_tell(r: int) -> None:
-        begin(r)
-        if r == row:
-            in_flight.set()
-
-    monkeypatch.setattr(sim.inflight, "begin", begin_and_tell)
-    slow = asyncio.ensure_future(vendor_call(client, op, VALID[op]))
-    # A guard, not a schedule: the request reaches the vehicle long before the rule's delay
-    # ends, however busy the machine (the delay only starts there).
-    await asyncio.wait_for(in_flight.wait(), timeout=10)
-    return slow
-
-
 async def test_injected_fault_comes_before_in_flight(client: TestClient, sim: Simulator,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     sim.faults.add(delayMs=DELAY_MS, endpoint="sound", iotCode=EXAMPLE_IMEI)
     sim.faults.add(code=15303, endpoint="unlock", iotCode=EXAMPLE_IMEI, times=1)
-    slow = await _in_flight(client, sim, monkeypatch, "sound")
+    slow = await while_in_flight(sim, monkeypatch, example_row(sim),
+                                 vendor_call(client, "sound", VALID["sound"]))
     assert_error(sim, await vendor_call(client, "unlock", VALID["unlock"]), 15303)
     assert_error(sim, await vendor_call(client, "unlock", VALID["unlock"]), 15104)
     assert (await slow)["code"] == 0

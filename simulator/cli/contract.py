@@ -166,6 +166,9 @@ def _show(value: Any) -> str:
 @click.option("--other-iot-code", envvar="SEGWAY_OTHER_IOT_CODE",
               help="IMEI of a vehicle of another platform (15103 expected). "
                    "[env SEGWAY_OTHER_IOT_CODE]")
+@click.option("--model", envvar="SEGWAY_MODEL", type=click.Choice(("a200", "scooter")),
+              help="The test vehicle's model, which decides the tests: live, default a200; a "
+                   "simulator's vehicle says its own; in-process, the fleet's. [env SEGWAY_MODEL]")
 @click.option("--allow-control", is_flag=True,
               help="Live: run commands that move the test vehicle.")
 @click.option("--allow-settings", is_flag=True,
@@ -192,7 +195,8 @@ def _show(value: Any) -> str:
 @click.option("-k", "keyword", help="Only tests matching this pytest -k expression.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def contract(base_url: str | None, client_id: str | None, client_secret: str | None,
-             iot_code: str | None, other_iot_code: str | None, allow_control: bool,
+             iot_code: str | None, other_iot_code: str | None, model: str | None,
+             allow_control: bool,
              allow_settings: bool,
              queries_only: bool, record: bool,
              recordings: str | None, push_capture: str | None, accept_drift: str | None,
@@ -218,7 +222,7 @@ def contract(base_url: str | None, client_id: str | None, client_secret: str | N
             "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     for flag, value in (("--base-url", base_url), ("--client-id", client_id),
                         ("--client-secret", client_secret), ("--iot-code", iot_code),
-                        ("--other-iot-code", other_iot_code),
+                        ("--other-iot-code", other_iot_code), ("--model", model),
                         ("--recordings", recordings), ("--push-capture", push_capture),
                         ("--accept-drift", accept_drift), ("--uses", uses), ("-k", keyword)):
         if value:

@@ -1,14 +1,15 @@
 """`segway-sim listen`: a push receiver for partners and demos, in the manner of `stripe listen`.
 
-It answers POST {anything}/v2/vehicle/{status,location,alert,fault,components}, verifies every
-signature with the platform's client secret, prints one line per push, and answers 200 with the
-reference's response body, or 401 to a bad signature (as a partner's receiver should;
---accept-bad-signatures answers 200 anyway). --fail-rate and --delay make it misbehave so the
-retry can be seen; --forward-to relays verified pushes (the same body) to {URL}/v2/vehicle/{type}
-and answers with whatever that receiver answered. --capture FILE appends every POST received (bad
-signatures and unknown paths too) as a JSON line, the input of `segway-sim contract
---push-capture FILE`. Partners verify in their own receiver with
-`from simulator.push.signing import verify_signature` (standard library only).
+It answers POST {anything}/v2/vehicle/{status,location,alert,fault,components} (and the first
+generation's {anything}/vehicle/status, whose pushes name no platform: any known secret that
+verifies one will do), verifies every signature with the platform's client secret, prints one
+line per push, and answers 200 with the reference's response body, or 401 to a bad signature
+(as a partner's receiver should; --accept-bad-signatures answers 200 anyway). --fail-rate and
+--delay make it misbehave so the retry can be seen; --forward-to relays verified pushes (the
+same body) to {URL}/v2/vehicle/{type} and answers with whatever that receiver answered.
+--capture FILE appends every POST received (bad signatures and unknown paths too) as a JSON
+line, the input of `segway-sim contract --push-capture FILE`. Partners verify in their own
+receiver with `from simulator.push.signing import verify_signature` (standard library only).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class Listener:
         raw = await request.read()  # at most MAX_BODY: the app refuses more with 413
         if request.method == "POST":
             self.keep(request, raw)
-        if "/v2/vehicle/" not in request.path or kind not in KINDS:
+        v1 = request.path.rstrip("/").endswith("/vehicle/status") and "/v2/" not in request.path
+        if not v1 and ("/v2/vehicle/" not in request.path or kind not in KINDS):
             self.echo(f"{'-' * 20} {'?':<10} {request.method} {request.path}  -> 404")
             return web.json_response({"message": "not a push path", "code": 404}, status=404)
         try:
@@ -114,6 +116,8 @@ class Listener:
         except UnicodeDecodeError:
             form = {}
         secret = self.secret_for(form.get("platformCode"))
+        if v1 and "platformCode" not in form:  # a v1 push names no platform
+            secret = next((s for s in self.secrets.values() if verify_signature(raw, s)), secret)
         ok = secret is not None and verify_signature(raw, secret)
         sig = "sig ok" if ok else "sig BAD"
         if secret is None:

@@ -6,6 +6,7 @@ import os
 import time
 
 import click
+import numpy as np
 
 from simulator import __version__
 from simulator.cli.bench import bench
@@ -15,8 +16,10 @@ from simulator.cli.listen import listen
 from simulator.cli.scenario import scenario
 from simulator.cli.state import SAVE_EVERY_S, open_state
 from simulator.cli.uses import uses
+from simulator.core import models
 from simulator.core.errors import SimError
 from simulator.core.latency import LatencyModel
+from simulator.core.platforms import TOKEN_CLOCKS
 from simulator.push.dispatcher import DEFAULT_CONCURRENCY, DELIVERIES
 from simulator.server import loops
 from simulator.server.guard import CONTROL_TOKEN_ENV, Guard, loopback
@@ -55,6 +58,15 @@ def main() -> None:
 @click.option("--physics", "physics_text", default="", metavar="RATES",
               help="Chance rates of the living fleet: 'quiet' (none), or name=value pairs, e.g. "
                    "offline_per_hour=0.1,faults_per_hour=0 (names: simulator/world/config.py).")
+@click.option("--models", "models_text", default=models.DEFAULT, show_default=True,
+              metavar="MODEL[=SHARE][,MODEL=SHARE]",
+              help="Vehicle models of the demo fleet: one (scooter) or shares (a200=70,"
+                   "scooter=30); the reference's example IMEIs take the first named. "
+                   "GET /_sim/models lists them.")
+@click.option("--token-clock", type=click.Choice(TOKEN_CLOCKS), default="virtual",
+              show_default=True,
+              help="The clock tokens expire on: wall keeps tokens that clients cache by their "
+                   "own clock valid while the virtual clock jumps days ahead.")
 @click.option("--latency", "latency_choice", default="instant", show_default=True,
               metavar="instant|realistic|FILE",
               help="How long answers take: instant, realistic (cloud ~40 ms, commands ~1.2 s over "
@@ -90,7 +102,8 @@ def main() -> None:
               help="Another name the Host header may carry (repeatable; '*' any). Loopback "
                    "names and the bound address always may.")
 def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, speed: float,
-          start: float | None, paused: bool, riders: str, physics_text: str, latency_choice: str,
+          start: float | None, paused: bool, riders: str, physics_text: str, models_text: str,
+          token_clock: str, latency_choice: str,
           loop: str, push_delivery: str, push_concurrency: int, read_timeout: float,
           max_connections: int, state_dir: str | None, save_every: float | None,
           control_token: str | None, allow_hosts: tuple[str, ...]) -> None:
@@ -101,12 +114,17 @@ def serve(host: str, port: int, vehicles: int, seed: int, callback: str | None, 
     except SimError as err:
         raise click.BadParameter(str(err), param_hint="'--physics'") from None
     try:
+        mix = models.parse_mix(models_text)
+    except SimError as err:
+        raise click.BadParameter(err.message, param_hint="'--models'") from None
+    try:
         latency = LatencyModel.parse(latency_choice)
     except SimError as err:
         raise click.BadParameter(str(err), param_hint="'--latency'") from None
     config = Config(seed=seed, vehicles=vehicles, callback_url=callback, speed=speed,
                     start=float(int(time.time())) if start is None else start,
                     paused=paused, riders=riders == "on", physics=physics, latency=latency,
+                    models=mix, token_clock=token_clock,
                     extra={"push_delivery": _delivery(push_delivery),
                            "push_concurrency": push_concurrency})
     try:
@@ -159,6 +177,10 @@ async def _serve(config: Config, host: str, port: int, *, read_timeout: float,
         f"  IMEIs: {imeis}\n"
         f"  dashboard: {running.url}/{'?token=TOKEN' if guard and guard.token else ''}\n"
         f"  control plane: {running.url}/_sim/health   (Ctrl-C stops)"
+        + (f"\n  models: {_models_line(sim)}" if config.models != ((models.DEFAULT, 1.0),)
+           else "")
+        + ("\n  tokens expire on the wall clock (--token-clock wall): clock jumps keep them"
+           if sim.tokens.clock == "wall" else "")
         + (f"\n  latency: {_latency_line(config.latency)}" if config.latency else "")
         + (f"\n  clock paused at {sim.clock.now:.0f}: POST /_sim/clock "
            '{"advance": s} or {"to": t} moves it' if sim.clock.paused else "")
@@ -168,6 +190,11 @@ async def _serve(config: Config, host: str, port: int, *, read_timeout: float,
     await until_signalled()
     await durable.stop(running, sim, state, saver)  # bounded, then the state is written
     click.echo("segway-sim stopped")
+
+
+def _models_line(sim: Simulator) -> str:
+    counts = np.bincount(sim.fleet.model, minlength=len(models.PROFILES))
+    return ", ".join(f"{counts[n]} {p.name}" for n, p in enumerate(models.PROFILES) if counts[n])
 
 
 def _latency_line(model: LatencyModel) -> str:

@@ -60,7 +60,7 @@ def _display(console: Console, plan: Plan) -> Any:
         def started(self, run: Run) -> None:
             fleet = plan.scenario.fleet
             console.print(f"[bold]{plan.scenario.name}[/]: {plan.scenario.description}\n"
-                          f"  {plan.size} vehicles of platform {run.platform} "
+                          f"  {plan.size} {fleet.noun} of platform {run.platform} "
                           f"({fleet.city}), seed {plan.seed}, {run.driver.kind} simulator, "
                           f"{clock_text(plan.scenario.duration)} of virtual time")
             self.progress.start()
@@ -119,7 +119,7 @@ def list_library(console: Console) -> None:
     table.add_column("name", no_wrap=True, style="bold")
     table.add_column("story · fleet · virtual time · seed")
     for s in library():
-        table.add_row(s.name, f"{s.description}\n[dim]{s.fleet.size} vehicles in "
+        table.add_row(s.name, f"{s.description}\n[dim]{s.fleet.size} {s.fleet.noun} in "
                               f"{s.fleet.city} · {clock_text(s.duration)} · seed {s.seed}[/]")
     console.print(table)
 

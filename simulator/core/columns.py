@@ -27,6 +27,7 @@ COLUMNS: dict[str, Column] = {
     # identity
     "uid": Column(np.int64, 0),  # creation ordinal: keys per-vehicle randomness
     "platform": Column(np.int16, 0),  # index into the simulator's platform list
+    "model": Column(np.uint8, 0),  # index into core/models PROFILES (0: the A200)
     "firmware": Column(np.int32, 10500),  # major*10000 + minor*100 + patch
     "has_mech_lock": Column(np.bool_, True),
     # discrete state
@@ -82,6 +83,11 @@ COLUMNS: dict[str, Column] = {
     "climb_input": Column(np.int8, 1),
     "speed_limit": Column(np.int8, 25),  # km/h, 6-32
     "low_power_value": Column(np.int8, 5),  # percent, 0-30, 0 disables
+    # scooter: /vehicle/control/light (0 off, 1 on, 2 flicker), /vehicle/setting/scooter (km/h
+    # by speed mode low, medium, high; 0: the mode's own top speed)
+    "head_light": Column(np.int8, 0),
+    "tail_light": Column(np.int8, 0),
+    "mode_limit": Column(np.int8, 0, 3),
     # settings: /vehicle/setting/sound, /bluetooth-key
     "sound_work_mode": Column(np.int8, 2),
     "sound_volume": Column(np.int8, 2),

@@ -68,6 +68,7 @@ class Fleet:
 
     uid: npt.NDArray[np.int64]
     platform: npt.NDArray[np.int16]
+    model: npt.NDArray[np.uint8]
     firmware: npt.NDArray[np.int32]
     has_mech_lock: npt.NDArray[np.bool_]
     activated: npt.NDArray[np.bool_]
@@ -118,6 +119,9 @@ class Fleet:
     climb_input: npt.NDArray[np.int8]
     speed_limit: npt.NDArray[np.int8]
     low_power_value: npt.NDArray[np.int8]
+    head_light: npt.NDArray[np.int8]
+    tail_light: npt.NDArray[np.int8]
+    mode_limit: npt.NDArray[np.int8]
     sound_work_mode: npt.NDArray[np.int8]
     sound_volume: npt.NDArray[np.int8]
     bt_key: npt.NDArray[np.bytes_]

@@ -3,8 +3,13 @@
 A query or command is checked in the order the real cloud evidently checks it, each step
 answering the first vendor error of the reference's error tables and Appendix 1:
 
-    token (15101) -> parameters (15004) -> vehicle lookup (15102, 15103) -> injected fault rule
-    -> command in flight (15104, commands only) -> vehicle state (vehicle.GUARDS) -> effect
+    token (15101) -> parameters (15004) -> vehicle lookup (15102, 15103) -> the vehicle's model
+    has the operation (15705; models/) -> the first generation's vehicleCode (15304) -> injected
+    fault rule -> command in flight (15104, commands only) -> vehicle state (vehicle.GUARDS)
+    -> effect
+
+Parameters are read by the rules of the vehicle's model (a command asked of the caller's own
+vehicle whose model lacks it answers 15705 before they are read).
 
 Fault rules (faults.py) are the simulator's own: a rule with a code and no delay answers right
 after the lookup, before the in-flight check, so an injected failure never waits for the device.
@@ -23,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
@@ -35,7 +40,8 @@ from simulator.core.events import Bus
 from simulator.core.faults import FaultRules, Rule
 from simulator.core.fleet import Fleet
 from simulator.core.latency import Latency
-from simulator.core.params import command_params, only_imei, query_params
+from simulator.core.models import BY_NAME, DEFAULT, PROFILES, Profile
+from simulator.core.params import IOT_CODE, Obj, command_params, only_imei, query_params
 from simulator.core.platforms import Platform, Tokens
 
 T = TypeVar("T")
@@ -46,7 +52,35 @@ READINGS: dict[str, Callable[[Fleet, int], Reading]] = {
     "location": readings.location,
     "battery-info": readings.battery_info,
     "bluetooth-key": readings.bluetooth_key,
+    "v1/get": readings.v1_get,
+    "v1/version": readings.v1_version,
 }
+
+
+def bodies_for_unknown(first: str) -> dict[str, Obj]:
+    """The body parameters of a command asked of a vehicle that is not there (15102 follows):
+    the first model's of the server's mix (`first`) where it has the command, else the first in
+    the profiles' order that has it. An A200 fleet answers as the reference; a scooter fleet
+    does not refuse a scooter's well-formed call with 15004 before its 15102."""
+    out: dict[str, Obj] = {}
+    for profile in (*reversed(PROFILES), BY_NAME[first]):
+        out.update(profile.bodies)
+    return out
+
+
+# A first-generation call names the vehicle twice; iot/bind is what sets the second name.
+_BINDS = "v1/iot/bind"
+
+
+def reading(fleet: Fleet, row: int, op: str) -> Reading:
+    """Query `op`'s data for the vehicle in `row`, its fields spelled as its model spells them."""
+    data = READINGS[op](fleet, row)
+    renames = PROFILES[fleet.model.item(row)].renames.get(op)
+    return {renames.get(k, k): v for k, v in data.items()} if renames else data
+
+
+def unsupported(profile: Profile, op: str) -> VendorError:
+    return VendorError(15705, f"the {profile.name} model has no {op}")
 
 
 class QueryString(Protocol):
@@ -210,6 +244,7 @@ class Operations:
     clock: Clock
     bus: Bus
     latency: Latency | None = None  # serve --latency: None answers at once (latency.py)
+    unknown_bodies: dict[str, Obj] = field(default_factory=lambda: bodies_for_unknown(DEFAULT))
 
     # -- the token endpoint ---------------------------------------------------------------------
 
@@ -234,9 +269,10 @@ class Operations:
                 body = {"error": "unsupported_grant_type",
                         "error_description": f"Unsupported grant type: {grant}"}
             return TokenAnswer(400, body, platform.code)
-        token = self.tokens.grant(platform, self.clock.now)
+        now = self.tokens.now(self.clock.now)
+        token = self.tokens.grant(platform, now)
         return TokenAnswer(200, {"access_token": token.value, "token_type": "bearer",
-                                 "expires_in": token.remaining(self.clock.now),
+                                 "expires_in": token.remaining(now),
                                  "scope": "read write trust"}, platform.code)
 
     # -- the steps every query and command takes ------------------------------------------------
@@ -249,7 +285,7 @@ class Operations:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer":
             raise VendorError(15101, "no bearer token")
-        platform = self.tokens.verify(token.strip(), self.clock.now)
+        platform = self.tokens.verify(token.strip(), self.tokens.now(self.clock.now))
         if platform is None:
             raise VendorError(15101, "unknown or expired token")
         return platform
@@ -279,11 +315,16 @@ class Operations:
         trace = Trace() if trace is None else trace
         platform = self.authenticate(authorization)
         trace.platform = platform.code
-        imei = only_imei(query.raw_query_string)
+        imei = None if op.startswith("v1/") else only_imei(query.raw_query_string)
         params = {"iotCode": imei} if imei is not None else query_params(op, query.query)
         imei = trace.iot_code = params["iotCode"]
         row = self.lookup(platform, imei)
-        realtime = bool(params.get("realTimeLocation"))
+        profile = PROFILES[self.fleet.model.item(row)]
+        if op not in profile.queries:
+            raise unsupported(profile, op)
+        if "vehicleCode" in params:
+            self._same_vehicle(row, params["vehicleCode"])
+        realtime = bool(params.get("realTimeLocation") or params.get("realTimeStatus"))
         rule = self._rule(platform, imei, op)
         if rule is None:
             if self.latency is None:
@@ -318,7 +359,7 @@ class Operations:
             # realTimeLocation=true asks the device itself: like a command, it must be reachable.
             vehicle.admit_realtime(self.fleet, row)
         vehicle.admit(self.fleet, row, op)
-        return READINGS[op](self.fleet, row)
+        return reading(self.fleet, row, op)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -340,9 +381,11 @@ class Operations:
             raise VendorError(15004, "body does not decode as its Content-Encoding says")
         if isinstance(body, dict) and body.get("iotCode") is not None:
             trace.iot_code = str(body["iotCode"])
-        params = trace.params = command_params(op, body)
+        params = trace.params = self._params(platform, op, body)
         imei = params["iotCode"]
         row = self.lookup(platform, imei)
+        if "vehicleCode" in params and op != _BINDS:
+            self._same_vehicle(row, params["vehicleCode"])
         rule = self._rule(platform, imei, op)
         if rule is not None and not rule.delayMs:
             raise _fault(rule)  # an injected failure does not wait for the command in flight
@@ -363,6 +406,28 @@ class Operations:
 
         return Pending(rule.delayMs / 1000, answer, lambda: self.inflight.end(row))
 
+    def _params(self, platform: Platform, op: str, body: object) -> dict[str, Any]:
+        """A command's parameters by the rules of the vehicle's model; 15705 when the vehicle is
+        the caller's and its model lacks the command (another platform's vehicle answers 15103
+        after the parameters, as an unknown one answers 15102: its model is not told)."""
+        spec = None
+        if isinstance(body, dict):
+            try:
+                row = self.fleet.find(IOT_CODE.read("iotCode", body.get("iotCode")))
+            except VendorError:
+                row = None  # command_params names the bad iotCode
+            if row is not None:
+                profile = PROFILES[self.fleet.model.item(row)]
+                spec = profile.bodies.get(op)
+                if spec is None and self.fleet.platform.item(row) == platform.index:
+                    raise unsupported(profile, op)
+        return command_params(op, body, spec or self.unknown_bodies[op])
+
+    def _same_vehicle(self, row: int, code: str) -> None:
+        """A first-generation call's vehicleCode must be the one the IoT is bound to."""
+        if code != readings.vehicle_code(self.fleet, row):
+            raise VendorError(15304, f"vehicleCode {code} is not bound to {self.fleet.imeis[row]}")
+
     def _late_command(self, latency: Latency, row: int, op: str,
                       params: dict[str, Any]) -> Pending[None]:
         """A command that waits for its round trips, holding the vehicle (15104) meanwhile.
@@ -377,6 +442,8 @@ class Operations:
             vehicle.admit(self.fleet, row, op)
         except VendorError as err:
             return _refused(latency.cloud(op), err, release)
+        if op == _BINDS:  # the cloud's own record: no trip to the vehicle
+            return Pending(latency.cloud(op), lambda: self.execute(row, op, params), release)
         trip = latency.device(op, self.fleet.network_signal.item(row))
         return _device_trip(trip, latency.model.timeout_s,
                             lambda: self.execute(row, op, params), release)

@@ -45,6 +45,15 @@ class Int:
             raise bad(field, f"{value} not in {_describe(self.allowed)}")
         return value
 
+    def to_json(self) -> dict[str, Any]:
+        """As GET /_sim/models and the OpenAPI description show it (JSON Schema words)."""
+        if isinstance(self.allowed, range):
+            limits: dict[str, Any] = {"minimum": self.allowed.start,
+                                      "maximum": self.allowed.stop - 1}
+        else:
+            limits = {"enum": list(self.allowed)}
+        return {"type": "integer", "required": self.required, **limits}
+
 
 def _describe(allowed: range | tuple[int, ...]) -> str:
     if isinstance(allowed, range):
@@ -67,6 +76,10 @@ class Text:
             raise bad(field, "malformed")
         return value
 
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "string", "required": self.required,
+                "pattern": f"^{self.pattern.pattern}$"}
+
 
 @dataclass(frozen=True)
 class Obj:
@@ -87,12 +100,18 @@ class Obj:
             out[name] = spec.read(path, raw)
         return out
 
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "object", "required": self.required,
+                "properties": {name: spec.to_json() for name, spec in self.fields.items()}}
+
 
 def opt(spec: Int | Text | Obj) -> Any:
     return type(spec)(**{**spec.__dict__, "required": False})
 
 
 IOT_CODE = Text(_IMEI, numbers_ok=True)
+# The first generation's vehicle code (its QR code: letters and digits, as printed).
+VEHICLE_CODE = Text(re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII), numbers_ok=True)
 ON_OFF = Int(range(0, 3))  # 0 no setting, 1 off, 2 on
 ON_OFF_FLICKER = Int(range(0, 4))  # ... 3 flicker
 COLOR = Int(range(1, 8))
@@ -171,14 +190,20 @@ BODIES: dict[str, Obj] = {
 }
 
 
-def command_params(op: str, body: Any) -> dict[str, Any]:
+def command_params(op: str, body: Any, spec: Obj | None = None) -> dict[str, Any]:
+    """The validated parameters of command `op`: by `spec` (a vehicle model's), or the A200's."""
     if not isinstance(body, dict):
         raise bad("body", "not a JSON object")
-    params = BODIES[op].read("", body)
-    if op == "setting/interval" and not any(params.get(g) for g in
-                                            ("locationInterval", "statusInterval")):
-        raise bad("body", "no interval given")
+    params = (BODIES[op] if spec is None else spec).read("", body)
+    groups = _SOME_OF.get(op)
+    if groups and all(params.get(g) in (None, {}) for g in groups[1]):
+        raise bad("body", f"no {groups[0]} given")
     return params
+
+
+# Commands whose every field is optional, but one must be there: op -> (what, the fields).
+_SOME_OF = {"setting/interval": ("interval", ("locationInterval", "statusInterval")),
+            "light": ("light", ("headLight", "tailLight"))}
 
 
 # What Spring's String -> Boolean conversion takes for a query parameter ("" means absent).
@@ -197,12 +222,20 @@ def only_imei(raw_query: str) -> str | None:
 
 
 def query_params(op: str, query: Mapping[str, str]) -> dict[str, Any]:
-    """The query string of a GET query: `iotCode`, and `realTimeLocation` on location."""
+    """The query string of a GET query: `iotCode`, and `realTimeLocation` on location; the
+    first generation's (v1/...) also `vehicleCode`, and query/get `realTimeStatus`."""
     params: dict[str, Any] = {"iotCode": IOT_CODE.read("iotCode", query.get("iotCode"))}
-    if op == "location":
-        raw = query.get("realTimeLocation", "").strip().lower()
+    if op.startswith("v1/"):
+        if query.get("vehicleCode") is None:
+            raise bad("vehicleCode", "missing")
+        params["vehicleCode"] = VEHICLE_CODE.read("vehicleCode", query.get("vehicleCode"))
+    for flag in _FLAGS.get(op, ()):
+        raw = query.get(flag, "").strip().lower()
         if raw:
             if raw not in _BOOL_TEXT:
-                raise bad("realTimeLocation", "not a boolean")
-            params["realTimeLocation"] = _BOOL_TEXT[raw]
+                raise bad(flag, "not a boolean")
+            params[flag] = _BOOL_TEXT[raw]
     return params
+
+
+_FLAGS = {"location": ("realTimeLocation",), "v1/get": ("realTimeLocation", "realTimeStatus")}

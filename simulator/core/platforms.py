@@ -8,6 +8,7 @@ valid until it expires, so both work during the hand-over.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -26,6 +27,9 @@ class Platform:
     secret: str  # client_secret; also the push signing key
     callback_url: str | None = None
     index: int = 0
+    # How its pushes look: "v2" (the reference) or "v1", the first generation's status pushes at
+    # {callback}/vehicle/status with vehicleCode (push/outbox.py).
+    push_format: str = "v2"
 
     @property
     def city(self) -> City:
@@ -38,6 +42,7 @@ class Platform:
             "callbackUrl": self.callback_url,
             "region": self.code[:1].upper(),
             "city": self.city.name,
+            "pushFormat": self.push_format,
         }
 
 
@@ -51,17 +56,45 @@ class Token:
         return max(0, int(self.expires_at - now))
 
 
+TOKEN_CLOCKS = ("virtual", "wall")
+PUSH_FORMATS = ("v2", "v1")
+
+
 @dataclass
 class Tokens:
+    """The issued tokens. They expire on the virtual clock, or (`clock="wall"`, serve
+    --token-clock wall) on the wall clock, for clients that cache a token by their own clock and
+    never react to 15101 while a demo jumps the virtual clock by days."""
+
     rng: np.random.Generator
     lifetime: int = DEFAULT_TOKEN_LIFETIME_S
     by_value: dict[str, Token] = field(default_factory=dict)
     newest: dict[str, Token] = field(default_factory=dict)  # by platform code
+    clock: str = "virtual"  # one of TOKEN_CLOCKS
 
     def __post_init__(self) -> None:
         # "its available value is within 86400 seconds"
         if not 0 < self.lifetime <= MAX_TOKEN_LIFETIME_S:
             raise ValueError(f"token lifetime must be within 1-{MAX_TOKEN_LIFETIME_S} s")
+        if self.clock not in TOKEN_CLOCKS:
+            raise ValueError(f"token clock must be one of {', '.join(TOKEN_CLOCKS)}")
+
+    def now(self, virtual: float) -> float:
+        """The time tokens are issued and expire at: `virtual`, or the wall clock's."""
+        return time.time() if self.clock == "wall" else virtual
+
+    def use_clock(self, clock: str, virtual: float) -> None:
+        """Switch clocks; every token keeps the seconds it had left."""
+        if clock not in TOKEN_CLOCKS:
+            raise ValueError(f"token clock must be one of {', '.join(TOKEN_CLOCKS)}")
+        before = self.now(virtual)
+        self.clock = clock
+        shift = self.now(virtual) - before
+        for token in self.by_value.values():
+            token.expires_at += shift
+        for token in self.newest.values():
+            if token.value not in self.by_value:  # the same object when it is there
+                token.expires_at += shift
 
     def reset(self, rng: np.random.Generator) -> None:
         """No tokens, drawing new values from `rng` (a reset keeps this object)."""
@@ -72,6 +105,7 @@ class Tokens:
     def copy_from(self, other: Tokens) -> None:
         """Take `other`'s tokens and random stream (a snapshot load, read into `other` first)."""
         self.rng, self.by_value, self.newest = other.rng, other.by_value, other.newest
+        self.clock = other.clock
 
     def _new_value(self) -> str:
         return str(uuid.UUID(int=int(self.rng.integers(0, 2**63)) << 64

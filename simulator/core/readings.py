@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.core.fleet import Fleet
+from simulator.core import models
+from simulator.core.fleet import Fleet, firmware_str
 
-# Full-charge range by speed mode (1 Exercise, 2 Eco, 3 Turbo), metres: Turbo assists harder.
-FULL_RANGE_M = {1: 70_000, 2: 60_000, 3: 45_000}
+# The A200's full-charge range by speed mode (1 Exercise, 2 Eco, 3 Turbo), metres: Turbo assists
+# harder. Every model's, mode 0 included, are in core/models.
+FULL_RANGE_M = {m: int(models.FULL_RANGE_M[models.INDEX["a200"], m]) for m in (1, 2, 3)}
 
 
 def remaining_range(fleet: Fleet, i: int) -> int:
     """In the vendor's unit of 10 m (1230 means 12.3 km)."""
-    # Mode 0 ("unification status", status push table) has no range of its own: Eco's.
-    full = FULL_RANGE_M.get(fleet.speed_mode.item(i), FULL_RANGE_M[2])
+    # Mode 0 ("unification status", status push table) has no range of its own: the middle's.
+    full: float = models.FULL_RANGE_M.item(fleet.model.item(i), fleet.speed_mode.item(i) & 3)
     power: float = fleet.power.item(i)
     return round(power / 100.0 * full / 10.0)
 
@@ -81,3 +83,34 @@ def battery_info(fleet: Fleet, i: int) -> dict[str, Any]:
 
 def bluetooth_key(fleet: Fleet, i: int) -> dict[str, Any]:
     return {"iotCode": fleet.imeis[i], "key": fleet.bt_key[i].decode()}
+
+
+# -- the first generation (v1): flat answers, odometer and range in units of 10 m --------------
+
+def v1_get(fleet: Fleet, i: int) -> dict[str, Any]:
+    """`query/get`: status and location at the top level of the answer (the fact sheet)."""
+    s, loc = status(fleet, i), location(fleet, i)
+    return {
+        "iotCode": fleet.imeis[i],
+        "vehicleCode": vehicle_code(fleet, i),
+        **{k: s[k] for k in ("online", "locked", "networkSignal", "charging", "powerPercent",
+                             "speedMode", "speed")},
+        "odometer": round(fleet.odometer.item(i) / 10.0),
+        "remainingRange": s["remainingRange"],  # already in 10 m in v2
+        "totalRidingSecs": s["totalRidingSecs"],
+        **{k: loc[k] for k in ("latitude", "longitude", "altitude")},
+        "statusUtcTime": s["statusUtcTime"],
+        "gpsUtcTime": loc["gpsUtcTime"],
+    }
+
+
+def v1_version(fleet: Fleet, i: int) -> dict[str, Any]:
+    """`query/version`: the IoT's firmware, top-level `iotVersion`."""
+    return {"iotCode": fleet.imeis[i], "vehicleCode": vehicle_code(fleet, i),
+            "iotVersion": firmware_str(fleet.firmware.item(i))}
+
+
+def vehicle_code(fleet: Fleet, i: int) -> str:
+    """The first generation's vehicle code of row `i`: its IMEI until an iot/bind names one."""
+    binding = fleet.extras.get(i, {}).get("binding")
+    return str(binding["vehicleCode"]) if binding else fleet.imeis[i]

@@ -14,14 +14,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from simulator.core import models
 from simulator.core.errors import VendorError
 from simulator.core.events import COMPONENTS, STATUS, Bus, Event
 from simulator.core.fleet import INTERVAL_MIN_FIRMWARE, Fleet
 
-# Vendor operations, by the last path segments of their endpoints.
-QUERIES = ("status", "location", "battery-info", "bluetooth-key")
+# Vendor operations, by the last path segments of their endpoints; the first generation's
+# (paths under /api/vehicle/, server/vendor_v1.py) prefixed "v1/". Which of them a vehicle
+# answers is its model's (core/models).
+QUERIES = ("status", "location", "battery-info", "bluetooth-key", "v1/get", "v1/version")
 CONTROLS = (
     "unlock",
+    "lock",
+    "light",
     "battery-cover",
     "sound",
     "mech-lock",
@@ -29,14 +34,24 @@ CONTROLS = (
     "ambient",
     "wireless-charging",
     "whole-shutdown",
+    "v1/unlock",
+    "v1/lock",
+    "v1/toot",
+    "v1/headlight",
+    "v1/speed-mode",
+    "v1/battery/cover",
 )
 SETTINGS = (
     "setting/switch",
     "setting/ambient",
     "setting/sound",
     "setting/speed-mode",
+    "setting/scooter",
     "setting/bluetooth-key",
     "setting/interval",
+    "v1/setting/speed-limit",
+    "v1/setting/location",
+    "v1/iot/bind",
 )
 COMMANDS = CONTROLS + SETTINGS
 OPERATIONS = QUERIES + COMMANDS
@@ -60,6 +75,7 @@ _COMMAND_GUARDS: tuple[Guard, ...] = (
 _SPECIFIC: dict[str, tuple[Guard, ...]] = {
     "location": ((lambda f, i: not f.has_fix.item(i), 15400, "no GPS fix since power-on"),),
     "battery-cover": ((lambda f, i: f.locked.item(i), 15635, "vehicle is locked"),),
+    "v1/battery/cover": ((lambda f, i: f.locked.item(i), 15635, "vehicle is locked"),),
     "mech-lock": ((lambda f, i: not f.has_mech_lock.item(i), 15705, "vehicle has no mech lock"),),
     "setting/interval": (
         (
@@ -69,8 +85,11 @@ _SPECIFIC: dict[str, tuple[Guard, ...]] = {
         ),
     ),
 }
+# Binding an IoT to a vehicle code is the cloud's record: the device need not answer.
+_CLOUD_ONLY = {"v1/iot/bind": (_INACTIVE,)}
 GUARDS: dict[str, tuple[Guard, ...]] = {
-    op: ((_INACTIVE,) if op in QUERIES else _COMMAND_GUARDS) + _SPECIFIC.get(op, ())
+    op: _CLOUD_ONLY.get(op) or
+    ((_INACTIVE,) if op in QUERIES else _COMMAND_GUARDS) + _SPECIFIC.get(op, ())
     for op in OPERATIONS
 }
 
@@ -122,8 +141,20 @@ def unlock(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> Non
     status_changed(fleet, i, now, bus, "unlock")
 
 
+def lock(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    """The scooter's remote lock: a ride in progress ends where the vehicle is (the rider's
+    timer finds no ride to end), and the lock is reported as a rider's lock is."""
+    if fleet.riding[i]:
+        fleet.riding[i] = False
+        fleet.ride_end[i] = 0.0
+        fleet.stop_until[i] = 0.0
+        fleet.heading[i] = -1
+        fleet.current_power[i] = 0.0
+    rider_lock(fleet, i, now, bus)
+
+
 def rider_lock(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
-    """The rider locks by hand (the A200 has no lock endpoint)."""
+    """The rider locks by hand (the A200 has no lock endpoint), or the scooter's remote lock."""
     if fleet.locked[i]:
         return
     fleet.locked[i] = True
@@ -144,6 +175,20 @@ def battery_cover(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus)
 
 def sound(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
     fleet.extra(i)["lastSound"] = {"controlType": p["controlType"], "time": now}
+
+
+def light(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    for name, column in (("headLight", fleet.head_light), ("tailLight", fleet.tail_light)):
+        if p.get(name) is not None:
+            column[i] = p[name]
+
+
+def v1_headlight(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    fleet.head_light[i] = p["controlType"]
+
+
+def v1_toot(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    fleet.extra(i)["lastSound"] = {"contentType": p["contentType"], "time": now}
 
 
 def mech_lock(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
@@ -182,19 +227,27 @@ def power_on(fleet: Fleet, i: int, now: float, bus: Bus) -> None:
         status_changed(fleet, i, now, bus, "online")
 
 
-# Top speed of each speed mode (index: 0 "unification status" rides as Eco, 1 Exercise, 2 Eco,
-# 3 Turbo), km/h; the reference's status example shows 20 km/h in Exercise.
-MODE_CAP_KMH = np.array([25.0, 20.0, 25.0, 32.0])
-UNASSISTED_KMH = 14.0  # pedalling an e-bike whose battery is empty
+# The A200's top speed of each speed mode (index: 0 "unification status" rides as Eco,
+# 1 Exercise, 2 Eco, 3 Turbo), km/h; the reference's status example shows 20 km/h in Exercise.
+# Every model's are in core/models.
+MODE_CAP_KMH = models.MODE_CAPS_KMH[models.INDEX["a200"]]
+UNASSISTED_KMH = float(models.UNPOWERED_KMH[models.INDEX["a200"]])  # pedalling, battery empty
 
 
 def speed_cap_kmh(f: Fleet, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
-    """The most each vehicle may go: its speed mode's top speed, its switch setting's speedLimit,
-    and pedalling speed once the battery is empty."""
+    """The most each vehicle may go: its model's top speed in its speed mode (or the scooter
+    setting's limit for that mode), its switch setting's speedLimit, and what a rider makes of
+    an empty battery."""
+    model = f.model[rows]
     mode = np.clip(f.speed_mode[rows], 0, 3)
+    cap = models.MODE_CAPS_KMH[model, mode]
+    # Per-mode limits (setting/scooter; mode 0 rides as the middle mode): 0 means none.
+    mode_limit = f.mode_limit[rows, np.where(mode > 0, mode - 1, 1)].astype(np.float64)
+    cap = np.where(mode_limit > 0, np.minimum(mode_limit, models.TOP_KMH[model]), cap)
     limit = f.speed_limit[rows].astype(np.float64)
-    cap = np.minimum(MODE_CAP_KMH[mode], np.where(limit > 0, limit, np.inf))
-    return np.asarray(np.where(f.power[rows] > 0, cap, np.minimum(cap, UNASSISTED_KMH)))
+    cap = np.minimum(cap, np.where(limit > 0, limit, np.inf))
+    return np.asarray(np.where(f.power[rows] > 0, cap,
+                               np.minimum(cap, models.UNPOWERED_KMH[model])))
 
 
 def _within_cap(fleet: Fleet, i: int) -> None:
@@ -239,7 +292,8 @@ def set_ambient(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -
 def set_sound(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
     if p["workMode"] != 0:
         fleet.sound_work_mode[i] = p["workMode"]
-    fleet.sound_volume[i] = p["volume"]
+    if p.get("volume") is not None:  # the scooter's may set the work mode alone
+        fleet.sound_volume[i] = p["volume"]
     mask = p.get("ebaqMask")
     if mask:
         current = fleet.extra(i).setdefault("ebaqMask", {})
@@ -255,6 +309,29 @@ def set_speed_mode(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus
     _within_cap(fleet, i)
     # speedMode and remainingRange are status fields: the vehicle reports the change.
     status_changed(fleet, i, now, bus, "speedMode")
+
+
+LIMIT_FIELDS = ("lowSpeedLimit", "mediumSpeedLimit", "highSpeedLimit")  # speed modes 1, 2, 3
+
+
+def set_scooter(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    """Speed limits by speed mode (setting/scooter, v1 setting/speed-limit): each one given
+    becomes that mode's top speed; one left out keeps its value."""
+    for n, name in enumerate(LIMIT_FIELDS):
+        if p.get(name) is not None:
+            fleet.mode_limit[i, n] = p[name]
+    if p.get("buttonSwitchSpeedMode") is not None:
+        fleet.extra(i)["scooterSetting"] = {"buttonSwitchSpeedMode": p["buttonSwitchSpeedMode"]}
+    _within_cap(fleet, i)
+
+
+def set_upload_interval(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    """v1 setting/location: the location report's period while unlocked."""
+    fleet.loc_unlock_interval[i] = p["uploadInterval"]
+
+
+def iot_bind(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
+    fleet.extra(i)["binding"] = {"vehicleCode": p["vehicleCode"], "qrCode": p["qrCode"]}
 
 
 def set_bluetooth_key(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) -> None:
@@ -280,6 +357,18 @@ def set_interval(fleet: Fleet, i: int, p: dict[str, Any], now: float, bus: Bus) 
 Effect = Callable[[Fleet, int, dict[str, Any], float, Bus], None]
 EFFECTS: dict[str, Effect] = {
     "unlock": unlock,
+    "lock": lock,
+    "light": light,
+    "setting/scooter": set_scooter,
+    "v1/unlock": unlock,
+    "v1/lock": lock,
+    "v1/toot": v1_toot,
+    "v1/headlight": v1_headlight,
+    "v1/speed-mode": set_speed_mode,
+    "v1/battery/cover": battery_cover,
+    "v1/setting/speed-limit": set_scooter,
+    "v1/setting/location": set_upload_interval,
+    "v1/iot/bind": iot_bind,
     "battery-cover": battery_cover,
     "sound": sound,
     "mech-lock": mech_lock,

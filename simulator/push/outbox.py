@@ -85,6 +85,20 @@ def form(env: Env, kind: str, row: int, t: float, data: dict[str, Any]) -> dict[
     return {k: v if type(v) is str else text(v) for k, v in fields.items()}
 
 
+def v1_form(env: Env, row: int, t: float) -> dict[str, str]:
+    """A first-generation status push: query/get's flat fields (odometer and range in 10 m),
+    with vehicleCode, as strings; a v1 receiver gets its positions from these too."""
+    fields = readings.v1_get(env.fleet, row)
+    fields["statusUtcTime"] = int(t)
+    fields["gpsUtcTime"] = min(fields["gpsUtcTime"], int(t))
+    return {k: v if type(v) is str else text(v) for k, v in fields.items()}
+
+
+# The first generation pushes status reports only, carrying the position: a v1 platform gets its
+# vehicles' location reports as status pushes too, and no alert, fault or components push.
+V1_KINDS = (STATUS, LOCATION)
+
+
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")  # what percent-encoding leaves as it is
 
 
@@ -159,13 +173,20 @@ class Outbox:
         platform = self.env.platform_of(row)
         if platform.callback_url is None:
             return
-        url = f"{platform.callback_url.rstrip('/')}/v2/vehicle/{kind}"
+        v1 = platform.push_format == "v1"
+        if v1:
+            if kind not in V1_KINDS:
+                return
+            kind = STATUS
+            url = f"{platform.callback_url.rstrip('/')}/vehicle/status"
+        else:
+            url = f"{platform.callback_url.rstrip('/')}/v2/vehicle/{kind}"
         if self.full(platform.code):  # nothing will make room before this step ends: skip the form
             self._journal_drop(Push(next(self._ids), kind, self.env.fleet.imeis[row],
                                     platform.code, url, {}, b"", t,
                                     generation=self.generation), "overflow")
             return
-        fields = form(self.env, kind, row, t, data or {})
+        fields = v1_form(self.env, row, t) if v1 else form(self.env, kind, row, t, data or {})
         fields[SIGNATURE] = sign(fields, platform.secret)
         self.submit(Push(next(self._ids), kind, fields["iotCode"], platform.code, url, fields,
                          encode(fields), t, generation=self.generation))

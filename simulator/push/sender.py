@@ -1,9 +1,10 @@
 """The HTTP side of push delivery: a sender posts one signed push and says how it went.
 
 Two senders with one interface, so the dispatcher's rules (per-platform concurrency, the
-outbox's journal and retry, chaos) are the same whichever does the HTTP:
+outbox's journal and retry, chaos) are the same whichever does the HTTP; both post with the small
+client of http1.py (a push costs it about a fifth of what aiohttp's client spends):
 
-- `LocalSender`: an aiohttp client on the simulator's own event loop (tests, one core);
+- `LocalSender`: on the simulator's own event loop (tests, one core);
 - `ProcessSender`: a child process with its own event loop, on the machine's other core, fed
   over a socket pair. At fleet scale the HTTP client is most of a push's cost; in the child it no
   longer competes with the REST surface for the simulator's core (benchmarks/bench_storm.py).
@@ -25,14 +26,11 @@ import sys
 import time
 from typing import Protocol
 
-import aiohttp
-from multidict import CIMultiDict
-from yarl import URL
+from simulator.push import http1
 
-FORM = CIMultiDict({"Content-Type": "application/x-www-form-urlencoded"})
-MAX_ANSWER = 64 * 1024  # what is read of a receiver's answer (the rest is discarded)
 Outcome = tuple[int | None, str | None, float]  # HTTP status, error, wall milliseconds
 
+STUCK_S = 5.0  # past a push's timeout: the child is stuck
 _PUSH = struct.Struct("<QfIH")  # key, timeout, body length, url length; then url, body
 _DONE = struct.Struct("<QhfH")  # key, status (-1: none), milliseconds, error length; then error
 
@@ -45,22 +43,17 @@ class Sender(Protocol):
     async def send(self, url: str, body: bytes, timeout: float) -> Outcome: ...
 
 
-async def post(session: aiohttp.ClientSession, url: URL, body: bytes,
-               timeout: float) -> Outcome:
+async def post(client: http1.Client, url: str, body: bytes, timeout: float) -> Outcome:
     """One attempt: its status, or why there is none (the journal's `error`)."""
     status: int | None = None
     error: str | None = None
     started = time.perf_counter()
     try:
-        # A redirect is an answer like any other non-2xx: it is not followed.
-        async with session.post(url, data=body, headers=FORM, allow_redirects=False,
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            status = resp.status
-            await resp.content.read(MAX_ANSWER)
+        status = await client.post(url, body, timeout)
     except TimeoutError:
         error = f"no answer within {timeout:g} s"
-    except aiohttp.ClientConnectorError as exc:
-        error = f"connection failed: {exc.os_error.strerror or exc.os_error}"
+    except OSError as exc:
+        error = f"connection failed: {exc.strerror or exc}"
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a receiver must never stop delivery: record what happened
@@ -68,53 +61,35 @@ async def post(session: aiohttp.ClientSession, url: URL, body: bytes,
     return status, error, (time.perf_counter() - started) * 1000
 
 
-class Urls:
-    """Parsed URLs by text: a platform has five push URLs, parsed once each."""
-
-    def __init__(self) -> None:
-        self._urls: dict[str, URL] = {}
-
-    def __call__(self, text: str) -> URL:
-        url = self._urls.get(text)
-        if url is None:
-            if len(self._urls) > 1000:  # callbacks change rarely; never grow unbounded
-                self._urls.clear()
-            url = self._urls[text] = URL(text)
-        return url
-
-
-def _session() -> aiohttp.ClientSession:
-    # No connector-wide limit: the dispatcher bounds concurrency per platform instead.
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-
-
 class LocalSender:
     def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
-        self._urls = Urls()
+        self._client: http1.Client | None = None
 
     async def start(self) -> None:
-        self._session = _session()
+        self._client = http1.Client()
 
     async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-        self._session = None
+        if self._client is not None:
+            self._client.close()
+        self._client = None
 
     async def send(self, url: str, body: bytes, timeout: float) -> Outcome:
-        assert self._session is not None
-        return await post(self._session, self._urls(url), body, timeout)
+        assert self._client is not None
+        return await post(self._client, url, body, timeout)
 
 
 class ProcessSender:
     """Pushes posted by a child process; a child that dies fails what it held and is replaced."""
 
-    def __init__(self) -> None:
+    def __init__(self, stuck_s: float = STUCK_S) -> None:
+        self.stuck_s = stuck_s
         self._keys = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Outcome]] = {}
         self._child: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
+        self._sent: dict[int, float] = {}  # key -> when a child that has not answered is stuck
         self._restarting = asyncio.Lock()
 
     async def start(self) -> None:
@@ -125,14 +100,16 @@ class ProcessSender:
                 pass_fds=(theirs.fileno(),))
         reader, self._writer = await asyncio.open_unix_connection(sock=ours)
         self._reading = asyncio.create_task(self._read(reader))
+        self._watching = asyncio.create_task(self._watch())
 
     async def stop(self) -> None:
         if self._writer is not None:
             self._writer.close()  # the child ends at the end of its input
-        if self._reading is not None:
-            self._reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reading
+        for task in (self._reading, self._watching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._child is not None and self._child.returncode is None:
             try:
                 await asyncio.wait_for(self._child.wait(), 2)
@@ -140,7 +117,7 @@ class ProcessSender:
                 self._child.kill()
                 await self._child.wait()
         self._fail("delivery stopped")
-        self._writer = self._reading = self._child = None
+        self._writer = self._reading = self._watching = self._child = None
 
     async def send(self, url: str, body: bytes, timeout: float) -> Outcome:
         if self._writer is None or self._writer.is_closing():
@@ -153,13 +130,26 @@ class ProcessSender:
         done = self._waiting[key] = asyncio.get_running_loop().create_future()
         raw = url.encode()
         self._writer.write(_PUSH.pack(key, timeout, len(body), len(raw)) + raw + body)
+        # The child gives up after `timeout`; a stuck child is the watchdog's (no timer per push:
+        # at fleet scale asyncio.wait_for cost the REST surface more than the push itself).
+        self._sent[key] = time.monotonic() + timeout + self.stuck_s
         try:
-            # The child gives up after `timeout`; this bound only guards against a stuck child.
-            return await asyncio.wait_for(done, timeout + 5)
-        except TimeoutError:
-            return None, "delivery process did not answer", (timeout + 5) * 1000
+            return await done
         finally:
             self._waiting.pop(key, None)
+            self._sent.pop(key, None)
+
+    async def _watch(self) -> None:
+        """Fail the pushes a stuck child has held past their timeout (it answers every push
+        within its timeout, so any left are its fault)."""
+        while True:
+            await asyncio.sleep(min(1.0, self.stuck_s))
+            now = time.monotonic()
+            for key, deadline in list(self._sent.items()):
+                done = self._waiting.get(key)
+                if deadline < now and done is not None and not done.done():
+                    done.set_result((None, "delivery process did not answer",
+                                     self.stuck_s * 1000))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -185,28 +175,28 @@ class ProcessSender:
 
 async def _child(fd: int) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=fd))
-    urls = Urls()
     tasks: set[asyncio.Task[None]] = set()
-    async with _session() as session:
+    client = http1.Client()
 
-        async def attempt(key: int, timeout: float, url: str, body: bytes) -> None:
-            status, error, ms = await post(session, urls(url), body, round(timeout, 3))
-            said = (error or "").encode()[:65535]
-            writer.write(_DONE.pack(key, -1 if status is None else status, ms, len(said)) + said)
+    async def attempt(key: int, timeout: float, url: str, body: bytes) -> None:
+        status, error, ms = await post(client, url, body, round(timeout, 3))
+        said = (error or "").encode()[:65535]
+        writer.write(_DONE.pack(key, -1 if status is None else status, ms, len(said)) + said)
 
-        try:
-            while True:
-                key, timeout, size, url_size = _PUSH.unpack(await reader.readexactly(_PUSH.size))
-                url = (await reader.readexactly(url_size)).decode()
-                body = await reader.readexactly(size)
-                task = asyncio.create_task(attempt(key, timeout, url, body))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the simulator closed its end: finish nothing more
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        while True:
+            key, timeout, size, url_size = _PUSH.unpack(await reader.readexactly(_PUSH.size))
+            url = (await reader.readexactly(url_size)).decode()
+            body = await reader.readexactly(size)
+            task = asyncio.create_task(attempt(key, timeout, url, body))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass  # the simulator closed its end: finish nothing more
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    client.close()
 
 
 def main() -> None:

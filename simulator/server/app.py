@@ -16,10 +16,12 @@ from simulator.server import (
     dashboard,
     guard,
     metrics,
+    model_routes,
     push_routes,
     scenario_routes,
     spec_routes,
     vendor,
+    vendor_v1,
 )
 from simulator.server.control_wire import CONTROL_BODY
 from simulator.server.http_errors import add_fallback
@@ -78,7 +80,9 @@ def create_app(sim: Simulator, pace: bool = True,
     # Made here, not in the pacing task, so that /metrics can read how far the clock trails.
     pacer = Pacer(sim.clock, time.monotonic()) if pace else None
     vendor.setup(app)
+    vendor_v1.setup(app)  # the first generation's paths, on the same host
     control.setup(app)
+    model_routes.setup(app)  # /_sim/models
     dashboard.setup(app)  # the page at / and its live channel /_sim/live
     push_routes.setup(app)  # /_sim/pushes, /_sim/push-chaos
     spec_routes.setup(app)  # /_sim/openapi/{vendor,control}.json

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from simulator import snapshot
 from simulator.core.errors import SimError
+from simulator.core.models import DEFAULT as DEFAULT_MODEL
 from simulator.server import control_vehicles
 from simulator.server.control_models import (
     MAX_ADVANCE_S,
@@ -45,7 +46,7 @@ __all__ = ["MAX_ADVANCE_S", "health_json", "setup"]  # scenario drivers step by 
 
 def health_json(sim: Simulator) -> dict[str, Any]:
     return {"status": "ok", "vehicles": len(sim.fleet), "platforms": len(sim.platform_list),
-            "clock": sim.clock.to_json()}
+            "clock": clock_json(sim)}
 
 
 async def health(request: web.Request) -> web.Response:
@@ -55,8 +56,12 @@ async def health(request: web.Request) -> web.Response:
 # -- clock -------------------------------------------------------------------------------------
 
 
+def clock_json(sim: Simulator) -> dict[str, Any]:
+    return {**sim.clock.to_json(), "tokenClock": sim.tokens.clock}
+
+
 async def get_clock(request: web.Request) -> web.Response:
-    return json_response(request.app[SIM].clock.to_json())
+    return json_response(clock_json(request.app[SIM]))
 
 
 @answers_sim_errors
@@ -69,11 +74,13 @@ async def post_clock(request: web.Request) -> web.Response:
         sim.clock.paused = change["paused"]
     if "speed" in change:
         sim.clock.set_speed(change["speed"])
+    if "token_clock" in change:
+        sim.tokens.use_clock(change["token_clock"], sim.clock.now)
     if "advance" in change:
         sim.advance(change["advance"])
     if "to" in change:
         sim.advance_to(change["to"])
-    return json_response(sim.clock.to_json())
+    return json_response(clock_json(sim))
 
 
 def _check_clock_target(sim: Simulator, change: dict[str, Any]) -> None:
@@ -165,8 +172,9 @@ async def add_platform(request: web.Request) -> web.Response:
         bits = sim.streams.generator("platform-secret", code).integers(0, 2**63, size=2)
         secret = str(uuid.UUID(int=int(bits[0]) << 64 | int(bits[1]), version=4))
     platform = sim.add_platform(code, secret, new.callback_url)
+    platform.push_format = new.push_format or platform.push_format
     if new.vehicles:
-        sim.add_vehicles(platform, new.vehicles)
+        sim.add_vehicles(platform, new.vehicles, model=new.model or DEFAULT_MODEL)
     return json_response(platform_json(sim, code), status=201)
 
 
@@ -182,6 +190,8 @@ async def patch_platform(request: web.Request) -> web.Response:
         platform.secret = change["client_secret"]
     if "callback_url" in change:
         platform.callback_url = change["callback_url"]
+    if "push_format" in change:
+        platform.push_format = change["push_format"]
     return json_response(platform_json(sim, code))
 
 

@@ -17,6 +17,8 @@ from simulator.core.errors import MESSAGES
 from simulator.core.events import KINDS
 from simulator.core.faults import MAX_DELAY_MS, MAX_TIMES
 from simulator.core.fleet import ALERT_CODES, firmware_code
+from simulator.core.models import NAMES
+from simulator.core.platforms import PUSH_FORMATS, TOKEN_CLOCKS
 from simulator.core.vehicle import OPERATIONS
 from simulator.push.chaos import ACTIONS, MAX_DELAY_S
 from simulator.push.outbox import OUTCOMES
@@ -86,6 +88,9 @@ if TYPE_CHECKING:  # what the validators hand over
     Secret: TypeAlias = str
     Url: TypeAlias = str
     BtKey: TypeAlias = str
+    ModelName: TypeAlias = str
+    PushFormat: TypeAlias = str
+    TokenClock: TypeAlias = str
 else:
     Imei = text(IMEI, "an IMEI of 1-20 digits")
     PlatformCode = text(PLATFORM_CODE, "a platform code")
@@ -101,6 +106,9 @@ else:
     PushType = choice(KINDS)
     Outcome = choice(OUTCOMES)
     Attempt = choice(("1", "2"))
+    ModelName = choice(NAMES)
+    PushFormat = choice(PUSH_FORMATS)
+    TokenClock = choice(TOKEN_CLOCKS)
 
 
 # -- vehicles ----------------------------------------------------------------------------------
@@ -146,10 +154,12 @@ class VehicleCreate(VehiclePatch):
 
     platform_code: PlatformCode = optional(alias="platformCode", examples=["A20081"])
     iot_code: Imei = optional(alias="iotCode")
+    model: ModelName = optional(description="the vehicle model (GET /_sim/models); default a200")
 
 
 class VehicleListQuery(QueryModel):
     platform_code: str = optional(alias="platformCode")
+    model: ModelName = optional()
     limit: QueryInt = Field(100, ge=1, le=MAX_LIST)
     offset: QueryInt = Field(0, ge=0, le=10**12)
     online: QueryBool = optional()
@@ -249,6 +259,9 @@ class ClockChange(WireModel):
                                            "now, at most a week after it; not with advance")
     speed: float = optional(gt=0, le=MAX_SPEED, description="virtual seconds per wall second")
     paused: bool = optional()
+    token_clock: TokenClock = optional(alias="tokenClock", description=(
+        "the clock tokens expire on: virtual, or wall for clients that cache a token by their "
+        "own clock; a switch keeps every token's seconds left"))
 
     @model_validator(mode="after")
     def _something(self) -> ClockChange:
@@ -271,12 +284,17 @@ class PlatformCreate(WireModel):
                               description="default: a UUID seeded by the client id")
     callback_url: Url | None = optional(alias="callbackUrl",
                                     description="null: no pushes")
+    push_format: PushFormat = optional(alias="pushFormat", description=(
+        "v2 (default, the reference) or v1: status pushes at {callback}/vehicle/status with "
+        "vehicleCode"))
     vehicles: int = optional(ge=0, le=MAX_NEW_VEHICLES)
+    model: ModelName = optional(description="the model of its new vehicles; default a200")
 
 
 class PlatformPatch(WireModel):
     client_secret: Secret = optional(alias="clientSecret")
     callback_url: Url | None = optional(alias="callbackUrl")
+    push_format: PushFormat = optional(alias="pushFormat")
 
 
 # -- rules: fault injection and push chaos -------------------------------------------------------

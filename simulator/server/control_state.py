@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from simulator.core import alerts, readings, vehicle
+from simulator.core import alerts, models, readings, vehicle
 from simulator.core.fleet import COLUMNS, Fleet, firmware_str
+from simulator.core.operations import reading
 from simulator.sim import Simulator
 from simulator.snapshot import column_json
 from simulator.world import overrides
@@ -36,6 +37,10 @@ def settings(f: Fleet, i: int) -> dict[str, Any]:
         "ambientEffect": extra.get("ambientEffect"),  # /vehicle/control/ambient
         "interval": interval,
         "bluetoothKey": f.bt_key[i].decode(),
+        # The scooter's (control/light, setting/scooter): km/h by speed mode, 0 for none.
+        "lights": {"headLight": int(f.head_light[i]), "tailLight": int(f.tail_light[i])},
+        "speedLimits": dict(zip(("low", "medium", "high"), map(int, f.mode_limit[i]),
+                                strict=True)),
     }
 
 
@@ -44,6 +49,7 @@ def summary(sim: Simulator, i: int) -> dict[str, Any]:
     return {
         "iotCode": f.imeis[i],
         "platformCode": sim.platform_of(i).code,
+        "model": models.model_name(f, i),
         **{name: bool(f.column(FLAGS[name])[i]) for name in SUMMARY_FLAGS},
         "powerPercent": round(float(f.power[i])),
         "latitude": round(float(f.lat[i]), 6),
@@ -58,14 +64,17 @@ def full_state(sim: Simulator, i: int) -> dict[str, Any]:
     return {
         "iotCode": f.imeis[i],
         "platformCode": sim.platform_of(i).code,
+        "model": models.model_name(f, i),
+        "vehicleCode": readings.vehicle_code(f, i),  # the first generation's (v1) second name
         "firmware": firmware_str(int(f.firmware[i])),
         **{name: bool(f.column(col)[i]) for name, col in FLAGS.items()},
         "commandInFlight": i in sim.inflight,
         "alerts": alerts.active_alerts(f, i),
         "faults": alerts.active_faults(f, i),
-        "status": readings.status(f, i),
-        "location": readings.location(f, i),
-        "battery": readings.battery_info(f, i),
+        # What the vehicle's queries answer, as its model spells them.
+        "status": reading(f, i, "status"),
+        "location": reading(f, i, "location"),
+        "battery": reading(f, i, "battery-info"),
         "settings": settings(f, i),
         "lastSound": f.extras.get(i, {}).get("lastSound"),
         "lastActive": float(f.last_active[i]),

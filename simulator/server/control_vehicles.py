@@ -10,6 +10,7 @@ import numpy as np
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from simulator.core import models
 from simulator.core.errors import SimError
 from simulator.server.control_models import (
     VehicleCreate,
@@ -59,6 +60,8 @@ async def list_vehicles(request: web.Request) -> web.Response:
         if q.platform_code not in sim.platforms:
             raise SimError("platformCode", f"no platform {q.platform_code}")
         mask &= f.platform == sim.platforms[q.platform_code].index
+    if q.model is not None:
+        mask &= f.model == models.INDEX[q.model]
     for name in LIST_FLAGS:
         wanted = getattr(q, name)
         if wanted is not None:
@@ -79,6 +82,7 @@ async def create_vehicle(request: web.Request) -> web.Response:
     values = body.values()
     code = values.pop("platform_code", DEMO_CLIENT_ID)
     imei = values.pop("iot_code", None)
+    model = values.pop("model", models.DEFAULT)
     try:
         overrides.check(overrides.NEW_VEHICLE_FLAGS, values)
     except SimError as err:
@@ -88,7 +92,8 @@ async def create_vehicle(request: web.Request) -> web.Response:
         raise SimError("platformCode", f"no platform {code}")
     if imei is not None and sim.fleet.find(imei) is not None:
         raise SimError("iotCode", f"vehicle {imei} exists", status=409)
-    row = int(sim.add_vehicles(platform, 1, imeis=[imei] if imei else None, variety=False)[0])
+    row = int(sim.add_vehicles(platform, 1, imeis=[imei] if imei else None, variety=False,
+                               model=model)[0])
     # Like the reference's example vehicles: healthy, then whatever the request says.
     sim.make_healthy(np.array([row]))
     overrides.set_up(sim.fleet, row, values, sim.clock.now)  # a new vehicle reports nothing

@@ -31,9 +31,6 @@ CONTENT_TYPES = {
     ".png": "image/png",
 }
 RECENT = 25  # recent pushes and API calls shown in the vehicle panel
-MODEL = "Segway E-bike A200"  # the reference's vehicle: every simulated vehicle is one
-
-
 def _static(name: str) -> web.Response:
     folder = resources.files("simulator.server") / "static"
     suffix = name[name.rfind("."):] if "." in name else ""
@@ -68,7 +65,6 @@ def vehicle_view(sim: Simulator, row: int, ride: Ride | None = None) -> dict[str
         alertNames={str(code): alerts.ALERT_NAMES[code] for code in view["alerts"]},
         calls=sim.requests.select({"iotCode": imei}, limit=RECENT),
         pushes=pushes.select({"iotCode": imei}, limit=RECENT) if pushes is not None else None,
-        model=MODEL,
         city=sim.platform_of(row).city.name,
         street=rides.spot(sim, row, float(sim.fleet.lat[row]), float(sim.fleet.lon[row])).street,
         rider=rides.rider_of(sim, row),

@@ -22,6 +22,7 @@ from simulator.core.errors import MESSAGES
 from simulator.core.events import KINDS
 from simulator.core.fleet import ALERT_BITS, Fleet
 from simulator.core.geo import City
+from simulator.core.models import PROFILES
 from simulator.core.vehicle import OPERATIONS
 from simulator.push.chaos import ACTIONS
 from simulator.sim import Simulator
@@ -174,8 +175,8 @@ def street_grid(seed: int, city: City) -> dict[str, Any]:
 
 
 def roster_json(sim: Simulator, version: int, features: dict[str, bool] | None = None) -> bytes:
-    """Who is on the map: IMEIs by row, each row's platform, the platforms, their cities and
-    street grids.
+    """Who is on the map: IMEIs by row, each row's platform and model, the platforms, their
+    cities and street grids, the model names.
 
     The client secret is there so the page can get a token like a partner app (POST /oauth/token);
     the control plane shows it too: this is a local test double, not a vault.
@@ -191,6 +192,9 @@ def roster_json(sim: Simulator, version: int, features: dict[str, bool] | None =
         "imeis": ",".join(sim.fleet.imeis),
         "platform": b64(sim.fleet.platform.astype("<u2")),
         "platforms": platforms,
+        # A vehicle's model never changes; a new vehicle changes the roster anyway.
+        "models": [p.name for p in PROFILES],
+        "model": b64(sim.fleet.model.astype("u1")),
         "states": STATES,
         "meta": META,
         "features": features or {},

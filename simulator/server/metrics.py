@@ -34,12 +34,12 @@ from prometheus_client.utils import floatToGoString
 
 from simulator.core.clock import Pacer
 from simulator.core.fleet import Fleet
+from simulator.core.models import PROFILES
 from simulator.server.keys import SIM
 from simulator.sim import Simulator
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "segway_sim"
-MODEL = "A200"  # the reference's one model: every vehicle of the simulator is an E-bike A200
 
 # Histogram bounds, seconds. Requests: from the instant default (about a millisecond) to a device
 # round trip over cellular with its long tail. Push attempts: up to the dispatcher's timeout.
@@ -229,15 +229,19 @@ class SimulatorCollector:
         sim = self.sim
         fleet = sim.fleet
         platforms = [p.code for p in sim.platform_list]
+        kinds = len(PROFILES) * len(STATES)  # model x state, per platform
         counts = np.bincount(
-            fleet.platform.astype(np.int64) * len(STATES) + vehicle_states(fleet),
-            minlength=len(platforms) * len(STATES))
+            fleet.platform.astype(np.int64) * kinds
+            + fleet.model.astype(np.int64) * len(STATES) + vehicle_states(fleet),
+            minlength=len(platforms) * kinds)
         vehicles = GaugeMetricFamily(_name("vehicles"), "Vehicles by platform, model and state "
                                      "(each in the first state that holds: " + ", ".join(STATES)
                                      + ")", labels=["platform", "model", "state"])
         for p, code in enumerate(platforms):
-            for s, state in enumerate(STATES):
-                vehicles.add_metric([code, MODEL, state], int(counts[p * len(STATES) + s]))
+            for m, profile in enumerate(PROFILES):
+                for s, state in enumerate(STATES):
+                    vehicles.add_metric([code, profile.name, state],
+                                        int(counts[p * kinds + m * len(STATES) + s]))
         yield vehicles
         yield GaugeMetricFamily(_name("commands_in_flight"), "Commands waiting for their "
                                 "device (a concurrent command to the vehicle gets 15104)",

@@ -196,6 +196,10 @@ def http_error(status: int, path: str, message: str, now: float) -> web.Response
         "error": _REASONS.get(status, "Error"),
         "message": message,
         "path": path,
+        # Beside Spring's fields, the envelope's two, so that a strict decoder of every answer
+        # as {code, msg} gets a clean error instead of failing to decode (FIDELITY.md).
+        "code": status,
+        "msg": message,
     }
     return json_response(body, status=status)
 

@@ -8,6 +8,9 @@ Fixtures:
   callback URL, that verifies each push's signature and can be awaited (`await wait_for(...)`).
 - `segway_sim_config` (session): the `Config` the server starts with; override it in a conftest.
 
+Ini options: `segway_sim_seed`, `segway_sim_vehicles`, `segway_sim_models` (the text of `serve
+--models`: `scooter`, `a200=70,scooter=30`) and `segway_sim_token_clock` (`virtual` or `wall`).
+
 The server runs in a thread of its own with its own event loop: partners' tests are often
 synchronous (requests, httpx sync) and sometimes async on a loop of their own; a server on a
 separate loop answers both, and a test that blocks its own loop cannot stall it.
@@ -24,6 +27,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from simulator.core import models
+from simulator.core.errors import SimError
+from simulator.core.platforms import TOKEN_CLOCKS
 from simulator.sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, Config, Simulator
 from simulator.testing.receiver import Push, PushReceiver, push_signature
 from simulator.testing.server_thread import CALL_TIMEOUT_S, START_TIMEOUT_S, ServerThread
@@ -76,6 +82,15 @@ class SegwaySim:
         code = self.client_id
         return self.call(lambda sim: [imei for row, imei in enumerate(sim.fleet.imeis)
                                       if sim.platform_of(row).code == code])
+
+    def imeis_of(self, model: str) -> list[str]:
+        """The demo platform's vehicles of one model (`segway_sim_models`), in fleet order."""
+        if model not in models.BY_NAME:
+            raise ValueError(f"{model!r} is not a model: one of {', '.join(models.NAMES)}")
+        code = self.client_id
+        return self.call(lambda sim: [
+            imei for row, imei in enumerate(sim.fleet.imeis)
+            if sim.platform_of(row).code == code and models.model_name(sim.fleet, row) == model])
 
     @property
     def auth(self) -> dict[str, str]:
@@ -171,14 +186,37 @@ def _records(payload: Any) -> list[dict[str, Any]]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("segway_sim_seed", "seed of the segway_sim fixture's fleet", default="1")
     parser.addini("segway_sim_vehicles", "fleet size of the segway_sim fixture", default="20")
+    parser.addini("segway_sim_models", "vehicle models of the segway_sim fixture's fleet, as "
+                  "serve --models takes them: scooter, or a200=70,scooter=30",
+                  default=models.DEFAULT)
+    parser.addini("segway_sim_token_clock", "the clock tokens expire on: virtual (default) or "
+                  "wall (a clock jump keeps them)", default="virtual")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _model_options(config)  # a mistake in the ini stops the run at once, in one line
+
+
+def _model_options(config: pytest.Config) -> tuple[models.Mix, str]:
+    """The ini's model mix and token clock, or a usage error naming the option."""
+    try:
+        mix = models.parse_mix(str(config.getini("segway_sim_models")))
+    except SimError as exc:
+        raise pytest.UsageError(f"segway_sim_models: {exc.message}") from None
+    clock = str(config.getini("segway_sim_token_clock")).strip()
+    if clock not in TOKEN_CLOCKS:
+        raise pytest.UsageError(f"segway_sim_token_clock: {clock!r} is not one of "
+                                f"{', '.join(TOKEN_CLOCKS)}")
+    return mix, clock
 
 
 @pytest.fixture(scope="session")
 def segway_sim_config(pytestconfig: pytest.Config) -> Config:
     """Paused clock, riders off, seeded: override this fixture to change the fleet."""
+    mix, clock = _model_options(pytestconfig)
     return Config(seed=int(pytestconfig.getini("segway_sim_seed")),
                   vehicles=int(pytestconfig.getini("segway_sim_vehicles")),
-                  paused=True, riders=False)
+                  paused=True, riders=False, models=mix, token_clock=clock)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The vehicle battery, its packs, the IoT backup battery, charging and the low-power alert.
 
-Energy: a full battery is CAPACITY_WH, spent at the rate that gives readings.FULL_RANGE_M per
+Energy: a full battery is CAPACITY_WH, spent at the rate that gives its model's full range per
 speed mode at a nominal 18 km/h on the flat (so remainingRange and the drain agree), more at
 higher speed (air drag), plus the motor's share of climbing and accelerating (larger in the
 higher assist modes and with the climbInput setting on). An empty battery gives no assist: the
@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.core import vehicle
+from simulator.core import models, vehicle
 from simulator.core.alerts import clear_alert, raise_alert
 from simulator.core.events import Bus
 from simulator.core.fleet import ALERT_BITS, PACKS, Fleet, pack_voltage
-from simulator.core.readings import FULL_RANGE_M
 from simulator.world.movement import Moved
 from simulator.world.places import Geo
 
@@ -38,7 +37,7 @@ NOMINAL_MS = 5.0  # 18 km/h: the speed the full ranges are quoted for
 # Share of climbing and accelerating work the motor does, by speed mode (0: as Eco).
 ASSIST_SHARE = np.array([0.7, 0.5, 0.7, 0.9])
 CLIMB_BOOST = 1.3  # climbInput on (2): more output when climbing
-_WH_PER_M = np.array([CAPACITY_WH / FULL_RANGE_M[m] for m in (2, 1, 2, 3)])
+_WH_PER_M = CAPACITY_WH / models.FULL_RANGE_M  # [model, speed mode]
 
 CHARGE_FAST_PCT_H, CHARGE_SLOW_PCT_H, CHARGE_TAPER_PCT = 25.0, 10.0, 80.0
 CHARGER_EFFICIENCY = 0.85
@@ -80,7 +79,8 @@ def sync_packs(f: Fleet, rows: np.ndarray, amps: np.ndarray | None = None) -> No
     packs = np.empty_like(old)
     volts = np.empty_like(old)
     for n in range(PACKS):
-        pct = (power + k * spread[n]) * present[n]
+        # Clipped: power + k * spread lands on 0 or 100 exactly only up to rounding (-4e-16).
+        pct = np.clip(power + k * spread[n], 0.0, 100.0) * present[n]
         packs[:, n] = pct
         volts[:, n] = pack_voltage(pct) - sag * present[n]
     f.pack_percent[rows] = packs
@@ -91,7 +91,8 @@ def ride_drain(f: Fleet, rows: np.ndarray, moved: Moved) -> None:
     """The energy of one riding second: power, packs and the motor's current power."""
     mode = np.clip(f.speed_mode[rows], 0, 3)
     v_mean = (moved.v0 + moved.v1) / 2.0
-    cruise = _WH_PER_M[mode] * moved.distance * (0.7 + 0.3 * (v_mean / NOMINAL_MS) ** 2)
+    drag = 0.7 + 0.3 * (v_mean / NOMINAL_MS) ** 2
+    cruise = _WH_PER_M[f.model[rows], mode] * moved.distance * drag
     share = ASSIST_SHARE[mode] * np.where(f.climb_input[rows] == 2, CLIMB_BOOST, 1.0)
     work = MASS_KG * (GRAVITY * np.maximum(moved.climb, 0.0)
                       + 0.5 * np.maximum(moved.v1**2 - moved.v0**2, 0.0))

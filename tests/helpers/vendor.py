@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import re
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
+import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from hypothesis import strategies as st
 
 # Appendix 1 as the contract suite wrote it down from the reference, not the simulator's table
 from simulator.contract.surface import MESSAGES
@@ -14,6 +20,8 @@ from simulator.core.fleet import COLUMNS
 from simulator.server.vendor import ROUTES
 from simulator.sim import DEMO_TOKEN, Config, Simulator
 from simulator.world.physics import PhysicsConfig
+
+Field = TypeVar("Field")
 
 AUTH = {"Authorization": f"bearer {DEMO_TOKEN}"}
 EXAMPLE_IMEI = "861477038719116"
@@ -72,6 +80,14 @@ INTERVAL_COLUMNS = {
 }
 
 
+async def json_answer(resp: ClientResponse) -> dict[str, Any]:
+    """The JSON object of a vendor answer, checking it is HTTP 200 JSON as every one is."""
+    assert resp.status == 200, await resp.text()
+    assert resp.content_type == "application/json"
+    payload: dict[str, Any] = await resp.json()
+    return payload
+
+
 async def vendor_call(
     client: TestClient, op: str, body: Any = None, headers: dict[str, str] | None = None,
     **query: str,
@@ -84,10 +100,7 @@ async def vendor_call(
         resp = await client.get(path, params=query, headers=headers)
     else:
         resp = await client.post(path, json=body, headers=headers)
-    assert resp.status == 200, await resp.text()
-    assert resp.content_type == "application/json"
-    payload: dict[str, Any] = await resp.json()
-    return payload
+    return await json_answer(resp)
 
 
 async def status_of(client: TestClient, imei: str = EXAMPLE_IMEI) -> dict[str, Any]:
@@ -133,3 +146,81 @@ def row_state(sim: Simulator, row: int) -> dict[str, Any]:
     state["extras"] = copy.deepcopy(f.extras.get(row) or {})
     state["inflight"] = row in sim.inflight
     return state
+
+
+# Vehicle states refused by every command that needs the device, and what they answer.
+STATE_CODES = [("inactive", 15300), ("offline", 15301), ("transport", 15301),
+               ("upgrading", 15500), ("dormant", 15704)]
+
+
+def set_state(sim: Simulator, row: int, state: str) -> None:
+    """Put the vehicle in `row` into one of STATE_CODES' states."""
+    f = sim.fleet
+    if state == "inactive":
+        f.activated[row] = False
+    elif state == "offline":
+        f.online[row] = False
+    elif state == "transport":
+        f.transport[row], f.online[row] = True, False
+    else:
+        f.column(state)[row] = True
+
+
+async def while_in_flight(sim: Simulator, monkeypatch: pytest.MonkeyPatch, row: int,
+                          slow: Awaitable[dict[str, Any]]) -> asyncio.Future[dict[str, Any]]:
+    """Start `slow` (a command a delay rule holds) and return once it holds `row` in flight."""
+    in_flight, begin = asyncio.Event(), sim.inflight.begin
+
+    def begin_and_tell(r: int) -> None:
+        begin(r)
+        if r == row:
+            in_flight.set()
+
+    monkeypatch.setattr(sim.inflight, "begin", begin_and_tell)
+    started = asyncio.ensure_future(slow)
+    # A guard, not a schedule: the request reaches the vehicle long before the rule's delay ends.
+    await asyncio.wait_for(in_flight.wait(), timeout=10)
+    return started
+
+
+# Values no integer parameter takes: not a number, nor a string or float that is a whole one.
+NOT_NUMBERS = st.one_of(
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not x.is_integer()),
+    st.text(max_size=12).filter(lambda s: not re.fullmatch(r"\s*[+-]?[0-9]+\s*", s)),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["value", "mode"]), st.integers(0, 3), max_size=2),
+)
+
+
+def refused_values(allowed: frozenset[int]) -> list[int]:
+    """The values next to a field's allowed set, and the gaps in it: each one must be refused."""
+    lo, hi = min(allowed), max(allowed)
+    return [lo - 1, hi + 1, *(v for v in range(lo, hi) if v not in allowed)]
+
+
+def accepted_values(allowed: frozenset[int]) -> list[int]:
+    """Every value of an enumeration; the ends of a long range (the rest: property tests)."""
+    lo, hi = min(allowed), max(allowed)
+    return sorted(allowed) if len(allowed) <= 32 else [lo, lo + 1, hi - 1, hi]
+
+
+def field_and_value(
+    table: Mapping[str, Mapping[Field, tuple[frozenset[int], bool]]],
+) -> st.SearchStrategy[tuple[str, Field, int]]:
+    """An (operation, field, integer) of `table` (op -> field -> (allowed, ...)), the integer
+    mostly near or in the allowed set, sometimes anywhere in 63 bits."""
+    fields = [(op, field) for op, spec in table.items() for field in spec]
+
+    @st.composite
+    def draw_one(draw: st.DrawFn) -> tuple[str, Field, int]:
+        op, field = draw(st.sampled_from(fields))
+        allowed = table[op][field][0]
+        value = draw(st.one_of(
+            st.sampled_from(sorted(allowed)),
+            st.integers(min(allowed) - 5, max(allowed) + 5),
+            st.integers(-(2**62), 2**62),
+        ))
+        return op, field, value
+
+    return draw_one()

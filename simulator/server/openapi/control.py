@@ -129,6 +129,9 @@ def control_paths() -> dict[str, Schema]:
     return {
         "/_sim/health": {"get": op("health", "status, vehicle count, clock",
                                    answer(answers.Health))},
+        "/_sim/models": {"get": op("listModels", "the vehicle models, each with its vendor "
+                                                 "operations and their parameters",
+                                   answer(answers.Models))},
         "/_sim/clock": {
             "get": op("getClock", "the virtual clock", answer(answers.Clock)),
             "post": op("setClock", "advance, speed or pause the clock", {

@@ -41,6 +41,8 @@ class HttpError(Closed):
     error: str
     message: str
     path: str
+    code: int = Field(description="the HTTP status, for strict {code, msg} decoders")
+    msg: str = Field(description="the message")
 
 
 class Clock(Closed):
@@ -48,6 +50,8 @@ class Clock(Closed):
     now_ms: int = Field(alias="nowMs")
     speed: float
     paused: bool
+    token_clock: Literal["virtual", "wall"] = Field(
+        alias="tokenClock", description="the clock tokens expire on (serve --token-clock)")
 
 
 class Health(Open):
@@ -74,6 +78,7 @@ class Platform(Open):
     client_id: str = Field(alias="clientId")
     client_secret: str = Field(alias="clientSecret")
     callback_url: str | None = Field(alias="callbackUrl")
+    push_format: Literal["v1", "v2"] = _opt(alias="pushFormat")
     region: str = _opt()
     city: str = _opt()
     vehicles: int
@@ -129,6 +134,7 @@ class ScenarioRun(Closed):
 class VehicleSummary(Open):
     iot_code: str = Field(alias="iotCode")
     platform_code: str = Field(alias="platformCode")
+    model: str = Field(description="the vehicle model (GET /_sim/models)")
     activated: bool = _opt()
     online: bool
     locked: bool
@@ -156,6 +162,8 @@ class Vehicle(Open):
 
     iot_code: str = Field(alias="iotCode")
     platform_code: str = Field(alias="platformCode")
+    model: str = Field(description="the vehicle model (GET /_sim/models)")
+    vehicle_code: str = Field(alias="vehicleCode", description="the v1 vehicle code")
     firmware: str
     activated: bool
     online: bool
@@ -205,6 +213,34 @@ class Settled(BaseModel):
     pending: int
 
 
+class ModelOperation(Closed):
+    operation: str
+    method: Literal["GET", "POST"]
+    path: str
+    kind: Literal["query", "control", "setting"]
+    surface: Literal["v1", "v2"]
+    parameters: dict[str, Any] = Field(
+        description="name -> its rule: type, required, and minimum/maximum, enum or pattern")
+
+
+class VehicleModel(Open):
+    """a vehicle model profile: which vendor operations its vehicles answer"""
+
+    name: str
+    title: str
+    evidence: str
+    renames: dict[str, dict[str, str]]
+    speed_modes_kmh: dict[str, float] = Field(alias="speedModesKmh")
+    full_range_m: dict[str, int] = Field(alias="fullRangeM")
+    vehicles: int = Field(ge=0, description="vehicles of this model in the simulator")
+    operations: list[ModelOperation]
+
+
+class Models(Closed):
+    default: str
+    items: list[VehicleModel]
+
+
 ANSWERS: tuple[type[BaseModel], ...] = (
     SimError, HttpError, Clock, Health, Deleted, Saved, Platform, ScenarioSummary, ScenarioRun,
-    VehicleSummary, VehicleList, Vehicle, Journal, PushJournal, Settled)
+    VehicleSummary, VehicleList, Vehicle, Journal, PushJournal, Settled, Models)

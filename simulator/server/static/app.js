@@ -13,6 +13,9 @@
         D.$("#platform").value = String(fleet.platform[row]);
         D.map.setPlatform(fleet.platform[row]);
       }
+      if (row !== undefined && D.view.model >= 0 && fleet.model[row] !== D.view.model) {
+        setModelFilter(""); // a vehicle of another model was asked for: show them all
+      }
       D.panel.open(imei);
       showTab("vehicle");
     }
@@ -36,8 +39,16 @@
 
   // -- legend: colours, counts, click to hide a state ------------------------------------------
 
+  // Per state: the server's exact tally of the whole fleet, or the page's count of one model.
+  function stateCounts(stats) {
+    if (D.view.model < 0) return (stats && stats.byState) || [];
+    const counts = new Array(fleet.states.length).fill(0);
+    for (let i = 0; i < fleet.n; i++) if (fleet.model[i] === D.view.model) counts[fleet.st[i]]++;
+    return counts;
+  }
+
   function drawLegend(stats) {
-    const counts = (stats && stats.byState) || [];
+    const counts = stateCounts(stats);
     D.$("#legend").replaceChildren(...fleet.states.map((name, s) => D.el("div", {
       class: D.view.hidden.has(s) ? "off" : "",
       title: "click to hide or show",
@@ -48,6 +59,26 @@
       },
     }, D.el("i", {style: `background:${D.colorOf(name)}`}), name, D.el("b", {}, counts[s] || 0))));
   }
+
+  // -- the model filter: the map, the legend and the feed show one model or all -----------------
+
+  function fillModelFilter() {
+    const select = D.$("#model-filter");
+    const current = select.value;
+    const counts = new Array(fleet.models.length).fill(0);
+    for (let i = 0; i < fleet.n; i++) counts[fleet.model[i]]++;
+    select.replaceChildren(D.el("option", {value: ""}, "all models"),
+      ...fleet.models.map((name, k) => D.el("option", {value: name}, `${name} (${counts[k]})`)));
+    setModelFilter(fleet.models.includes(current) ? current : "");
+    select.hidden = counts.filter((c) => c > 0).length < 2 && !select.value; // one model: no choice
+  }
+  function setModelFilter(name) {
+    D.$("#model-filter").value = name;
+    D.map.setModel(name ? fleet.models.indexOf(name) : -1);
+    drawLegend(lastStats);
+    D.$$("#feed li").forEach((li) => { li.hidden = feedHidden(li); });
+  }
+  D.$("#model-filter").addEventListener("change", (ev) => setModelFilter(ev.target.value));
 
   // -- the feed ---------------------------------------------------------------------------------
 
@@ -84,23 +115,34 @@
 
   function addToFeed(events, note) {
     const feed = D.$("#feed");
-    const items = events.slice(-FEED_MAX).map((e) => D.el("li", {
-      "data-kind": e.kind, "data-imei": e.iotCode || "", "data-type": e.type || e.endpoint || "",
-      hidden: hiddenKinds.has(e.kind),
-      onclick: () => { if (e.iotCode && fleet.row(e.iotCode) !== undefined) D.select(e.iotCode); },
-    },
-    D.el("span", {class: "t"}, D.fmtTime(e.t)),
-    D.el("span", {class: `k ${e.kind}`}, e.kind),
-    D.el("span", {}, e.iotCode || e.platformCode || ""),
-    D.el("span", {class: failed(e) ? "bad" : ""}, describe(e))));
+    const items = events.slice(-FEED_MAX).map((e) => {
+      const row = e.iotCode ? fleet.row(e.iotCode) : undefined;
+      const li = D.el("li", {
+        "data-kind": e.kind, "data-imei": e.iotCode || "", "data-type": e.type || e.endpoint || "",
+        "data-model": row === undefined ? "" : fleet.modelOf(row) || "",
+        onclick: () => { if (e.iotCode && fleet.row(e.iotCode) !== undefined) D.select(e.iotCode); },
+      },
+      D.el("span", {class: "t"}, D.fmtTime(e.t)),
+      D.el("span", {class: `k ${e.kind}`}, e.kind),
+      D.el("span", {}, e.iotCode || e.platformCode || ""),
+      D.el("span", {class: failed(e) ? "bad" : ""}, describe(e)));
+      li.hidden = feedHidden(li);
+      return li;
+    });
     if (note) items.push(D.el("li", {"data-kind": "note"}, D.el("span", {class: "hint"}, note)));
     feed.prepend(...items.reverse());
     while (feed.childElementCount > FEED_MAX) feed.lastElementChild.remove();
   }
   const hiddenKinds = new Set();
+  // A line is hidden by its kind, or by the model filter when it names a vehicle of another model.
+  function feedHidden(li) {
+    const model = D.$("#model-filter").value;
+    return hiddenKinds.has(li.dataset.kind) ||
+      (!!model && !!li.dataset.model && li.dataset.model !== model);
+  }
   D.$$(".filters input").forEach((box) => box.addEventListener("change", () => {
     if (box.checked) hiddenKinds.delete(box.dataset.kind); else hiddenKinds.add(box.dataset.kind);
-    D.$$("#feed li").forEach((li) => { li.hidden = hiddenKinds.has(li.dataset.kind); });
+    D.$$("#feed li").forEach((li) => { li.hidden = feedHidden(li); });
   }));
 
   // -- live messages ----------------------------------------------------------------------------
@@ -108,8 +150,10 @@
   let lastStats = null;
   D.live.on((msg) => {
     if (msg.roster) {
+      fillModelFilter(); // before the legend: it counts the model shown
       drawLegend(lastStats); // first: the map fits the fleet around the legend
       D.controls.onRoster();
+      D.panel.onRoster();
       if (D.view.selected && fleet.row(D.view.selected) === undefined) D.panel.close();
     }
     if (msg.fleet) D.map.invalidate();

@@ -17,6 +17,7 @@
     fromLat: new Float64Array(0), fromLon: new Float64Array(0), // where its glide started
     heading: new Float32Array(0), // direction of its last move (radians, east = 0, north = pi/2)
     st: new Uint8Array(0), moveStart: 0, platforms: [], states: [], meta: {}, features: {},
+    models: [], model: new Uint8Array(0), // model names, and each row's index into them
     // row -> {lat: [], lon: [], at: []}: where a riding vehicle has been lately, fading
     trails: new Map(), TRAIL_MS,
   };
@@ -27,6 +28,7 @@
   fleet.moving = (now) => fleet.progress(now) < 1;
   fleet.stateOf = (row) => fleet.states[fleet.st[row]] || "?";
   fleet.row = (imei) => fleet.index.get(imei);
+  fleet.modelOf = (row) => fleet.models[fleet.model[row]];
 
   function resize(n) {
     for (const [name, Type] of [["lat", Float64Array], ["lon", Float64Array],
@@ -48,6 +50,9 @@
     fleet.states = r.states;
     fleet.meta = r.meta || {};
     fleet.features = r.features || {};
+    // A vehicle keeps its model for life: the roster (resent when vehicles come) carries them.
+    fleet.models = r.models || [];
+    fleet.model = r.model ? D.base64Bytes(r.model) : new Uint8Array(fleet.imeis.length);
     fleet.trails.clear();
     resize(fleet.imeis.length);
   }

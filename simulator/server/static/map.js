@@ -14,12 +14,16 @@
 
   const view = D.view = {
     platform: 0, cx: 0, cy: 0, scale: 0.05, // px per metre
+    model: -1, // the model code shown (index into fleet.models), -1: all
     hidden: new Set(), selected: null, width: 0, height: 0, fitted: false,
   };
   let dirty = true;
   let sx = new Float32Array(0), sy = new Float32Array(0), order = new Uint32Array(0);
 
   const city = () => fleet.platforms[view.platform];
+  // Whether a row is on the map: of the platform drawn and of the model chosen.
+  const shown = (i) => fleet.platform[i] === view.platform &&
+    (view.model < 0 || fleet.model[i] === view.model);
   const mPerDegLon = (c) => M_PER_DEG * Math.cos(c.lat * Math.PI / 180);
 
   function toScreen(lat, lon, c, kx) {
@@ -82,7 +86,7 @@
     const kx = mPerDegLon(c), xs = [], ys = [];
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     for (let i = 0; i < fleet.n; i++) {
-      if (fleet.platform[i] !== view.platform) continue;
+      if (!shown(i)) continue;
       const x = (fleet.lon[i] - c.lon) * kx, y = (fleet.lat[i] - c.lat) * M_PER_DEG;
       xs.push(x); ys.push(y);
       if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
@@ -324,7 +328,7 @@
     const BANDS = 4, w = view.width / 2, h = view.height / 2;
     const bands = Array.from({length: BANDS}, () => new Path2D());
     for (const [i, t] of fleet.trails) {
-      if (fleet.platform[i] !== view.platform || view.hidden.has(fleet.st[i])) continue;
+      if (!shown(i) || view.hidden.has(fleet.st[i])) continue;
       let x0 = w + ((t.lon[0] - c.lon) * kx - view.cx) * view.scale;
       let y0 = h - ((t.lat[0] - c.lat) * M_PER_DEG - view.cy) * view.scale;
       for (let p = 1; p < t.at.length; p++) {
@@ -371,7 +375,7 @@
     const counts = new Uint32Array(states + 1);
     let visible = 0, inView = 0;
     for (let i = 0; i < n; i++) {
-      if (fleet.platform[i] !== view.platform || view.hidden.has(fleet.st[i])) { sx[i] = NaN; continue; }
+      if (!shown(i) || view.hidden.has(fleet.st[i])) { sx[i] = NaN; continue; }
       const lat = fleet.fromLat[i] + (fleet.lat[i] - fleet.fromLat[i]) * k;
       const lon = fleet.fromLon[i] + (fleet.lon[i] - fleet.fromLon[i]) * k;
       const x = view.width / 2 + ((lon - c.lon) * kx - view.cx) * view.scale;
@@ -482,7 +486,7 @@
     }
     const i = hit(px, py, Math.max(8, (view.iconRadius || 0) + 2));
     if (i === null) { tip.hidden = true; return; }
-    tip.textContent = `${fleet.imeis[i]} · ${fleet.stateOf(i)}`;
+    tip.textContent = `${fleet.imeis[i]} · ${fleet.modelOf(i) || "?"} · ${fleet.stateOf(i)}`;
     tip.style.left = `${px + 12}px`;
     tip.style.top = `${py + 10}px`;
     tip.hidden = false;
@@ -516,6 +520,13 @@
       view.platform = index;
       view.fitted = false;
       fit();
+    },
+    // Show one model only (its code), or all (-1); an untouched view fits what is left.
+    setModel(code) {
+      if (code === view.model) return;
+      view.model = code;
+      if (!view.fitted || view.auto) fit();
+      dirty = true;
     },
     // Centre on a vehicle (switching city if needed) without changing the zoom.
     centreOn(imei) {

@@ -4,15 +4,39 @@
 
 (function (D) {
   const fleet = D.fleet;
+  // Each button's vendor operation (GET /_sim/models names them): its path, used until the
+  // models are read, and its body beside iotCode.
   const VENDOR = {
     "unlock": ["/api/v2/vehicle/control/unlock", () => ({})],
+    "lock": ["/api/v2/vehicle/control/lock", () => ({})],
     "battery-cover": ["/api/v2/vehicle/control/battery-cover", () => ({})],
     "sound": ["/api/v2/vehicle/control/sound", () => ({controlType: +D.$("#v-sound").value})],
-    "speed-mode": ["/api/v2/vehicle/setting/speed-mode",
+    "light": ["/api/v2/vehicle/control/light",
+      () => chosen({headLight: "#v-head-light", tailLight: "#v-tail-light"})],
+    "setting/speed-mode": ["/api/v2/vehicle/setting/speed-mode",
       () => ({speedMode: +D.$("#v-speed-mode").value})],
+    "setting/scooter": ["/api/v2/vehicle/setting/scooter", () => chosen(LIMITS)],
     "mech-lock": ["/api/v2/vehicle/control/mech-lock", () => ({})],
     "whole-shutdown": ["/api/v2/vehicle/control/whole-shutdown", () => ({})],
   };
+  const LIMITS = {lowSpeedLimit: "#v-limit-low", mediumSpeedLimit: "#v-limit-medium",
+    highSpeedLimit: "#v-limit-high"};
+  // What a sound's controlType means, as the evidence names it (a model's enum decides which
+  // are offered; a code without a name here shows as its number).
+  const SOUND_NAMES = {
+    "": {2: "toot", 10: "custom 1", 11: "custom 2", 12: "custom 3", 13: "custom 4"},
+    "scooter": {1: "out of geofence", 3: "low battery"},
+  };
+
+  // The optional fields of a body that were given a value: {field: selector} -> {field: number}.
+  function chosen(fields) {
+    const body = {};
+    for (const [name, sel] of Object.entries(fields)) {
+      const value = D.$(sel).value.trim();
+      if (value !== "") body[name] = +value;
+    }
+    return body;
+  }
   // What the world does to a vehicle, as control-plane requests: [method, path suffix, body].
   const WORLD = {
     "rider-lock": () => ["POST", "/events", {type: "rider-lock"}],
@@ -31,7 +55,9 @@
     "power-on": () => ["POST", "/events", {type: "power-on"}],
   };
 
-  const panel = D.panel = {imei: null, data: null};
+  // models: name -> {title, ops: Map(operation -> {method, path, parameters, ...})}, v2 only,
+  // from GET /_sim/models (read once); null until then: every button shows.
+  const panel = D.panel = {imei: null, data: null, models: null};
   const tokens = new Map(); // platform code -> bearer token, got like a partner app gets it
 
   async function token(code, fresh) {
@@ -57,7 +83,9 @@
     const imei = panel.imei, row = fleet.row(imei);
     if (row === undefined) return;
     const code = fleet.platforms[fleet.platform[row]].code;
-    const [path, params] = VENDOR[op];
+    const [fallback, params] = VENDOR[op];
+    const listed = modelOf(imei);
+    const path = (listed && listed.ops.has(op) && listed.ops.get(op).path) || fallback;
     const body = Object.assign({iotCode: imei}, params());
     for (const fresh of [false, true]) {
       const bearer = await token(code, fresh);
@@ -67,6 +95,74 @@
       if (env.code === 15101 && !fresh) continue; // token expired on the virtual clock: renew once
       showResult(`${op} → ${env.code ?? res.status} ${env.msg ?? D.describe(res)}`, env.code === 0);
       return;
+    }
+  }
+
+  // -- vehicle models: the buttons and choices of the vehicle's model ---------------------------
+
+  let modelsLoading = false;
+  async function loadModels() {
+    if (panel.models || modelsLoading) return;
+    modelsLoading = true;
+    const res = await D.http("GET", "/_sim/models");
+    modelsLoading = false;
+    const items = res.ok && res.body && Array.isArray(res.body.items) ? res.body.items : null;
+    if (!items) return; // an older simulator: every button stays, the vendor answers for itself
+    panel.models = new Map(items.map((m) => [m.name, {title: m.title || m.name,
+      ops: new Map((m.operations || []).filter((o) => o.surface !== "v1")
+        .map((o) => [o.operation, o]))}]));
+    if (panel.imei) applyModel();
+  }
+
+  // The model of a vehicle: the roster's code, else what the panel data says.
+  function modelName(imei) {
+    const row = fleet.row(imei);
+    const name = row === undefined ? undefined : fleet.modelOf(row);
+    return name || (panel.data && panel.data.model) || "";
+  }
+  function modelOf(imei) {
+    return panel.models ? panel.models.get(modelName(imei)) || null : null;
+  }
+
+  // Options of a select from an integer parameter's enum (or range), keeping the choice made.
+  function fillChoices(select, param, names) {
+    if (!param) return;
+    const {minimum: lo, maximum: hi} = param;
+    const values = param.enum ||
+      (lo !== undefined && hi !== undefined ? Array.from({length: hi - lo + 1}, (_, k) => lo + k) : null);
+    if (!values) return;
+    const current = select.value;
+    select.replaceChildren(...values.map((v) => D.el("option", {value: v},
+      names[v] ? `${v} ${names[v]}` : String(v))));
+    if (values.map(String).includes(current)) select.value = current;
+  }
+
+  // Show the buttons of the operations the vehicle's model has, with its choices and ranges.
+  let applied = null;
+  function applyModel() {
+    const name = modelName(panel.imei), model = modelOf(panel.imei);
+    // Once per vehicle and what is known of it: rebuilding would close an open select.
+    const key = `${panel.imei} ${name} ${!!model} ${!!panel.data}`;
+    if (key === applied) return;
+    applied = key;
+    const box = D.$("#v-model");
+    box.textContent = model ? model.title : (panel.data && panel.data.model) || name;
+    box.dataset.model = name;
+    for (const item of D.$("#v-vendor").children) {
+      const button = item.dataset.vendor ? item : D.$("[data-vendor]", item);
+      if (button) item.hidden = !!model && !model.ops.has(button.dataset.vendor);
+    }
+    if (!model) return;
+    const param = (op, field) => {
+      const o = model.ops.get(op);
+      return o && o.parameters ? o.parameters[field] : undefined;
+    };
+    fillChoices(D.$("#v-sound"), param("sound", "controlType"),
+      Object.assign({}, SOUND_NAMES[""], SOUND_NAMES[name] || {}));
+    for (const [field, sel] of Object.entries(LIMITS)) {
+      const range = param("setting/scooter", field);
+      if (range && range.minimum !== undefined) D.$(sel).min = range.minimum;
+      if (range && range.maximum !== undefined) D.$(sel).max = range.maximum;
     }
   }
 
@@ -99,10 +195,17 @@
   function render() {
     const d = panel.data;
     if (!d) return;
-    if (panel.fresh) { // a newly opened vehicle: its own speed mode is the starting choice
+    if (panel.fresh) { // a newly opened vehicle: its own settings are the starting choices
       D.$("#v-speed-mode").value = String(d.settings.speedMode);
+      const lights = d.settings.lights || {};
+      D.$("#v-head-light").value = lights.headLight === undefined ? "" : String(lights.headLight);
+      D.$("#v-tail-light").value = lights.tailLight === undefined ? "" : String(lights.tailLight);
+      const limits = d.settings.speedLimits || {};
+      for (const [key, sel] of [["low", "#v-limit-low"], ["medium", "#v-limit-medium"],
+        ["high", "#v-limit-high"]]) D.$(sel).value = limits[key] ? String(limits[key]) : "";
       panel.fresh = false;
     }
+    applyModel();
     D.$("#v-sub").textContent = `platform ${d.platformCode} · ${d.city} · firmware ${d.firmware}`;
     renderCard(d);
     const battery = Object.assign({}, d.battery);
@@ -129,6 +232,12 @@
         D.el("div", {}, D.el("h3", {}, "Vehicle"),
           kv(Object.assign({commandInFlight: d.commandInFlight}, d.flags))),
         D.el("div", {}, D.el("h3", {}, "Settings"), kv(switches),
+          d.settings.lights && [
+            D.el("h3", {}, "Lights ", D.el("small", {}, "0 off, 1 on, 2 flicker")),
+            D.el("div", {id: "v-lights"}, kv(d.settings.lights))],
+          d.settings.speedLimits && [
+            D.el("h3", {}, "Speed limits ", D.el("small", {}, "km/h, 0 none")),
+            D.el("div", {id: "v-speed-limits"}, kv(d.settings.speedLimits))],
           D.el("h3", {}, "Sound"), kv(d.settings.sound),
           D.el("h3", {}, "Intervals (s)"), kv(flatten(d.settings.interval)))),
       D.el("h3", {}, "Ambient"),
@@ -153,7 +262,6 @@
   // the range, the last pushes as chips, and the story of its rider or where it stands.
   function renderCard(d) {
     const power = d.status.powerPercent, range = d.status.remainingRange / 100; // 10 m units
-    D.$("#v-model").textContent = d.model;
     const gauge = D.$("#v-gauge");
     gauge.style.width = `${Math.max(0, Math.min(100, power))}%`;
     gauge.style.background = power < 10 ? "var(--bad)" : power < 20 ? "var(--warn)" : "var(--good)";
@@ -204,6 +312,7 @@
     D.$("#v-chips").replaceChildren();
     D.$("#v-details").replaceChildren();
     renderState();
+    applyModel(); // the roster knows the model already: the right buttons from the start
     refresh();
   };
   panel.close = function () {
@@ -225,6 +334,7 @@
       refresh();
     }
   };
+  panel.onRoster = loadModels; // once read, kept; a failed read is tried again on a roster
   panel.fillCodes = function (meta) {
     D.$("#v-alert").replaceChildren(...Object.entries(meta.alertNames || {}).map(([code, name]) =>
       D.el("option", {value: code}, `${code} ${name}`)));

@@ -1,6 +1,6 @@
 """The first-generation (v1) surface, on the same host: paths under /api/vehicle/.
 
-As public partner code calls it (reference/real-clients.md; FIDELITY.md, "The v1 paths"): every
+As public partner code calls it (reference/real-clients.md; FIDELITY.md, "Vehicle models"): every
 call names the vehicle twice (`iotCode` and `vehicleCode`), answers carry a boolean `success`, a
 `message` and `code` (0 ok) and, for the v2 host's clients that read it, `msg` too; query/get
 and query/version answer flat, at the top level. The operations are the core's (names "v1/...",

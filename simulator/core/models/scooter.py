@@ -1,7 +1,7 @@
 """Segway-Ninebot sharing kick scooters, as public partner code calls the cloud.
 
 Inferred from public clients (reference/real-clients.md, the fact sheet); every rule here has its
-row in FIDELITY.md ("Scooter model"). What the A200 reference marks "common for all models"
+row in FIDELITY.md ("Vehicle models"). What the A200 reference marks "common for all models"
 (token, status, location, bluetooth key, unlock, sound, the pushes) the scooter shares; what the
 reference gives only the A200 (switch setting, ambient lamp, wireless charging, mech lock,
 anti-theft, upload interval) it lacks. Transport mode is shared: the reference's own text speaks
@@ -89,5 +89,5 @@ PROFILE = Profile(
     unpowered_kmh=8.0,
     full_range_m=(50_000, 60_000, 50_000, 40_000),
     prepare=_prepare,
-    evidence="public partner clients (reference/real-clients.md); FIDELITY.md, Scooter model",
+    evidence="public partner clients (reference/real-clients.md); FIDELITY.md, Vehicle models",
 )

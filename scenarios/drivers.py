@@ -16,7 +16,6 @@ starts that server (server/scenario_session.py, server/scenario_routes.py) hands
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -68,6 +67,7 @@ class Driver(Protocol):
     """What a run needs of the world (HttpDriver, LocalDriver, record.Recording)."""
 
     kind: str
+    unread: int  # push journal records that fell off its ring before the run read them
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -105,6 +105,7 @@ class HttpDriver:
         self.follow = follow
         self.session: aiohttp.ClientSession | None = None
         self._seq = 0  # the push journal's last record seen
+        self.unread = 0
         self._clock: dict[str, Any] | None = None  # how the clock was before the run
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -241,6 +242,11 @@ class HttpDriver:
             if status != 200:
                 raise ControlError("GET /_sim/pushes", status, page)
             items = page["items"]
+            # The ring's oldest record is younger than the next one this run wanted: those
+            # between fell off unread (of any platform: the journal is the server's).
+            oldest = int(page["seq"]) - int(page["retained"]) + 1
+            self.unread += max(0, oldest - 1 - self._seq)
+            self._seq = max(self._seq, oldest - 1)
             out += items
             if len(items) < PAGE:
                 # Nothing newer matched up to the journal's seq: no need to look there again.
@@ -270,15 +276,23 @@ class LocalDriver(HttpDriver):
         super().__init__(base_url, follow)
         self.sim = sim
         self.dispatcher = dispatcher
+        self._heard: list[dict[str, Any]] = []  # journal records since the last pushes()
+
+    def _hear(self, record: dict[str, Any]) -> None:
+        self._heard.append(record)
 
     async def open(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600))
         self._paused = self.sim.clock.paused
         if not self.follow:
             self.sim.clock.paused = True
-        self._seq = self.sim.pushes.seq
+        # Told of every record as it is journaled, so none is lost to the ring however many
+        # come between two reads (a run hosted by a busy server, a fleet of 100,000).
+        self.sim.pushes.listeners.append(self._hear)
 
     async def close(self) -> None:
+        if self._hear in self.sim.pushes.listeners:
+            self.sim.pushes.listeners.remove(self._hear)
         if not self.follow:
             self.sim.clock.paused = self._paused
         if self.session is not None:
@@ -297,13 +311,8 @@ class LocalDriver(HttpDriver):
         await self.settle()
 
     async def pushes(self, platform: str) -> list[dict[str, Any]]:
-        journal = self.sim.pushes
-        # The newest records only (select() would walk the whole journal every step). Records
-        # that fell off a small journal before they were read are lost to the outcome checks
-        # (a run hosted by a busy server); in-process runs keep every record (scenario_session.py).
-        new = list(itertools.islice(reversed(journal.records), journal.seq - self._seq))
-        self._seq = journal.seq
-        return [r for r in reversed(new) if r["platformCode"] == platform]
+        heard, self._heard = self._heard, []
+        return [r for r in heard if r["platformCode"] == platform]
 
     async def settle(self) -> None:
         await self.dispatcher.drain()

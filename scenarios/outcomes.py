@@ -13,7 +13,8 @@ ends. Vehicles are indices in the scenario's fleet.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,12 +176,58 @@ class Answer:
     data: Any = None
 
 
-@dataclass
 class Observed:
-    pushes: list[Seen] = field(default_factory=list)
-    answers: list[Answer] = field(default_factory=list)
-    states: dict[int, dict[str, Any]] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
+    """What a run saw, kept as its outcomes need it. Each push and answer is matched against the
+    outcomes as it arrives and counted, never kept: a run at 100,000 vehicles sees millions of
+    pushes. Only the fixes of the vehicle a `Travelled` outcome measures are kept."""
+
+    def __init__(self, outcomes: Sequence[Outcome] = (),
+                 states: dict[int, dict[str, Any]] | None = None,
+                 counters: dict[str, int] | None = None) -> None:
+        self.states = states if states is not None else {}
+        self.counters = counters if counters is not None else {}
+        # id(outcome) -> its matches by vehicle (None: not one of the scenario's vehicles)
+        self.hits: dict[int, Counter[int | None]] = {}
+        self.fixes: dict[int | None, list[tuple[float, float, float]]] = {}  # vehicle -> fixes
+        self._pushes: dict[str | None, list[tuple[Pushes, dict[str, str], set[int] | None,
+                                                  Counter[int | None]]]] = {}
+        self._answers: dict[str, list[tuple[Answers, set[int] | None, Counter[int | None]]]] = {}
+        for o in outcomes:
+            if isinstance(o, Pushes | Answers):
+                hits = self.hits.setdefault(id(o), Counter())
+                chosen = None if o.vehicles is None else set(o.vehicles)
+            if isinstance(o, Pushes):
+                want = {k: wire(v) for k, v in o.fields.items()}
+                self._pushes.setdefault(o.type, []).append((o, want, chosen, hits))
+            elif isinstance(o, Answers):
+                self._answers.setdefault(o.op, []).append((o, chosen, hits))
+            elif isinstance(o, Travelled):
+                self.fixes.setdefault(o.vehicle, [])
+
+    def push(self, p: Seen) -> None:
+        for o, want, chosen, hits in (*self._pushes.get(p.type, ()), *self._pushes.get(None, ())):
+            if ((chosen is None or p.vehicle in chosen) and _inside(p.t, o.during)
+                    and all(p.fields.get(k) == v for k, v in want.items())):
+                hits[p.vehicle] += 1
+        fixes = self.fixes.get(p.vehicle)
+        if (fixes is not None and p.type == "location"
+                and p.fields.get("locationStatus") == "valid"):
+            _fix(fixes, p.t, p.fields)
+
+    def answer(self, a: Answer) -> None:
+        for o, chosen, hits in self._answers.get(a.op, ()):
+            if a.code == o.code and (chosen is None or a.vehicle in chosen) and _inside(
+                    a.t, o.during):
+                hits[a.vehicle] += 1
+        fixes = self.fixes.get(a.vehicle)
+        if fixes is not None and a.op == "location" and a.code == 0:
+            _fix(fixes, a.t, a.data or {})
+
+
+def _fix(fixes: list[tuple[float, float, float]], t: float, where: Mapping[str, Any]) -> None:
+    lat, lon = where.get("latitude"), where.get("longitude")
+    if lat is not None and lon is not None:
+        fixes.append((t, float(lat), float(lon)))
 
 
 @dataclass(frozen=True)
@@ -210,42 +257,27 @@ def _bounds(lo: int, hi: int | None) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
-def _counted(outcome: Pushes | Answers, hits: list[int | None],
-             counters: Mapping[str, int]) -> Verdict:
+def _counted(outcome: Pushes | Answers, seen: Observed) -> Verdict:
+    hits = seen.hits[id(outcome)]
     bound = outcome.at_least
-    lo = bound.of(counters) if isinstance(bound, Share) else bound
+    lo = bound.of(seen.counters) if isinstance(bound, Share) else bound
     hi = outcome.at_most
     expected = _bounds(lo, hi)
     if isinstance(bound, Share):
         expected += f" ({bound})"
     if not outcome.each:
-        n = len(hits)
+        n = sum(hits.values())
         return Verdict(outcome.what, n >= lo and (hi is None or n <= hi), expected, str(n))
-    wanted = outcome.vehicles or ()
-    per = {v: 0 for v in wanted}
-    for v in hits:
-        if v in per:
-            per[v] += 1
+    per = {v: hits[v] for v in outcome.vehicles or ()}
     good = sum(1 for n in per.values() if n >= lo and (hi is None or n <= hi))
     return Verdict(outcome.what, good == len(per), f"{expected} each of {len(per)}",
                    f"{good} of {len(per)} vehicles")
 
 
 def verdict(outcome: Outcome, seen: Observed) -> Verdict:
-    if isinstance(outcome, Pushes):
-        want = {k: wire(v) for k, v in outcome.fields.items()}
-        chosen = None if outcome.vehicles is None else set(outcome.vehicles)
-        hits = [p.vehicle for p in seen.pushes
-                if (outcome.type is None or p.type == outcome.type)
-                and (chosen is None or p.vehicle in chosen) and _inside(p.t, outcome.during)
-                and all(p.fields.get(k) == v for k, v in want.items())]
-        return _counted(outcome, hits, seen.counters)
-    if isinstance(outcome, Answers):
-        chosen = None if outcome.vehicles is None else set(outcome.vehicles)
-        hits = [a.vehicle for a in seen.answers
-                if a.op == outcome.op and a.code == outcome.code
-                and (chosen is None or a.vehicle in chosen) and _inside(a.t, outcome.during)]
-        return _counted(outcome, hits, seen.counters)
+    """`outcome` checked against what `seen` (made with it among its outcomes) observed."""
+    if isinstance(outcome, Pushes | Answers):
+        return _counted(outcome, seen)
     if isinstance(outcome, State):
         return _state(outcome, seen)
     if isinstance(outcome, Travelled):
@@ -277,14 +309,7 @@ def _state(outcome: State, seen: Observed) -> Verdict:
 
 
 def _travelled(outcome: Travelled, seen: Observed) -> Verdict:
-    points = [(p.t, p.fields.get("latitude"), p.fields.get("longitude"))
-              for p in seen.pushes if p.type == "location" and p.vehicle == outcome.vehicle
-              and p.fields.get("locationStatus") == "valid"]
-    points += [(a.t, (a.data or {}).get("latitude"), (a.data or {}).get("longitude"))
-               for a in seen.answers if a.op == "location" and a.code == 0
-               and a.vehicle == outcome.vehicle]
-    fixes = sorted((t, float(lat), float(lon)) for t, lat, lon in points
-                   if lat is not None and lon is not None and _inside(t, outcome.during))
+    fixes = sorted(f for f in seen.fixes[outcome.vehicle] if _inside(f[0], outcome.during))
     far = max((distance_m(fixes[0][1:], f[1:]) for f in fixes), default=0.0)
     return Verdict(outcome.what, far >= outcome.at_least_m, f">= {outcome.at_least_m:g} m",
                    f"{far:.0f} m over {len(fixes)} fixes")

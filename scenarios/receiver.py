@@ -1,5 +1,6 @@
 """A partner's push endpoint on a loopback port, for runs without --callback: pushes are real
-HTTP requests, answered 200 with the reference's response body, and kept as received."""
+HTTP requests, answered 200 with the reference's response body and counted (kept as received
+only when asked: a run at fleet scale receives millions)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ OK_BODY = {"message": "success", "code": 0}
 @dataclass
 class Receiver:
     host: str = "127.0.0.1"
-    bodies: list[bytes] = field(default_factory=list)  # raw bodies, in arrival order
+    keep: bool = False  # keep the bodies
+    bodies: list[bytes] = field(default_factory=list)  # raw bodies, in arrival order (keep)
+    received: int = 0
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -33,5 +36,8 @@ class Receiver:
         self._runner = None
 
     async def _receive(self, request: web.Request) -> web.Response:
-        self.bodies.append(await request.read())
+        body = await request.read()
+        self.received += 1
+        if self.keep:
+            self.bodies.append(body)
         return web.json_response(OK_BODY)

@@ -3,10 +3,11 @@
 The run creates the scenario's platform (its fleet) on the target, takes an access token as a
 partner app would, then lives through the story: at each step's virtual time it performs the
 step's action (rentals and commands through the vendor API, everything else through the control
-plane), and between steps it moves the clock in slices of `step_s`, collecting the pushes of
-each slice from the push journal. At the end it reads the states the outcomes need and checks
-every outcome. A watcher hears what happens (notes, progress, counters); a log records every
-operation and every push for replay (record.py).
+plane), and between steps it moves the clock in slices of `step_s` (a wall second's worth at
+most when paced), collecting the pushes of each slice from the push journal and counting what
+the outcomes need of them. At the end it reads the states the outcomes need and checks every
+outcome. A watcher hears what happens (notes, progress, counters); a log records every operation
+and every push for replay (record.py).
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ from simulator.scenarios.model import (
     Step,
 )
 from simulator.scenarios.outcomes import Answer, Observed, Seen, State, Verdict, verdict
-from simulator.scenarios.record import Log, first_attempts
+from simulator.scenarios.record import Log, PushIds, first_attempts
 
 COUNTERS = ("rentals", "refused", "calls", "pushes", "delivered", "retried", "failed", "alerts",
-            "faults", "conflicts")
+            "faults", "conflicts", "unread")
 # Push journal outcomes -> the counter of each attempt.
 OUTCOME_COUNTERS = {"delivered": "delivered", "retry": "retried", "failed": "failed",
                     "dropped": "failed"}
 TOKEN_FAILED = 15101
+PACED_SLICE_S = 1.0  # wall seconds between two moves of the clock of a paced run, at most
 
 
 class Watcher:
@@ -68,6 +70,11 @@ class Pacing:
         self.speed, self.wall, self.sleep = speed, wall, sleep
         self.origin = wall()
 
+    def begin(self) -> None:
+        """The story's second 0 is now (setting up a fleet of 100,000 takes a while: the story
+        must not rush through its first minute to make that up)."""
+        self.origin = self.wall()
+
     async def wait(self, elapsed: float) -> None:
         """Until `elapsed` virtual seconds of the story are due in wall time."""
         if self.speed is None:
@@ -76,6 +83,13 @@ class Pacing:
         delay = self.origin + elapsed / self.speed - self.wall()
         if delay > 0:
             await self.sleep(delay)
+
+    def slice(self, step_s: float) -> float:
+        """Virtual seconds between two moves of the clock: the story's step, or when paced at
+        most a wall second's worth, so that the pushes come as their cadence spreads them
+        rather than a step's at once (and a server's push journal is read before its ring
+        wraps: 10,000 records are 3 s of a 100,000-vehicle rush hour)."""
+        return step_s if self.speed is None else min(step_s, self.speed * PACED_SLICE_S)
 
 
 @dataclass
@@ -111,7 +125,7 @@ class Run:
 
     def __post_init__(self) -> None:
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
-        self.seen = Observed(counters=self.counters)
+        self.seen = Observed(self.plan.outcomes, counters=self.counters)
         self.by_type: Counter[str] = Counter()
         self.t0 = 0.0
         self.t = 0.0  # virtual seconds of the story lived so far
@@ -120,7 +134,7 @@ class Run:
         self.index: dict[str, int] = {}
         self.token = ""
         self.rules: list[int] = []
-        self._sent: set[int] = set()
+        self._sent = PushIds()
         self._started = 0.0
 
     # -- the run --------------------------------------------------------------------------------
@@ -181,7 +195,8 @@ class Run:
         self.token = await self.driver.token(code, plan.secret)
 
     async def _live(self) -> None:
-        plan, step_s = self.plan, self.plan.scenario.step_s
+        plan, step_s = self.plan, self.pacing.slice(self.plan.scenario.step_s)
+        self.pacing.begin()
         steps, i = plan.steps, 0
         while True:
             while i < len(steps) and steps[i].t <= self.t:
@@ -249,7 +264,7 @@ class Run:
             self.token = await self.driver.token(self.platform, self.plan.secret)  # expired
         self.counters["calls"] += 1
         code = int(answer["code"])
-        self.seen.answers.append(Answer(self.t, op, v, code, answer.get("data")))
+        self.seen.answer(Answer(self.t, op, v, code, answer.get("data")))
         return code
 
     async def _event(self, v: int, body: dict[str, Any]) -> None:
@@ -270,6 +285,7 @@ class Run:
 
     async def _collect(self) -> None:
         records = await self.driver.pushes(self.platform)
+        self.counters["unread"] = self.driver.unread
         for r in records:
             outcome = r["outcome"]
             if outcome in OUTCOME_COUNTERS:
@@ -283,8 +299,8 @@ class Run:
                 self.counters["alerts"] += 1
             if fields.get("faultStatus") == "0":
                 self.counters["faults"] += 1
-            self.seen.pushes.append(Seen(r["due"] / 1000 - self.t0, r["type"],
-                                         self.index.get(r["iotCode"]), fields))
+            self.seen.push(Seen(r["due"] / 1000 - self.t0, r["type"], self.index.get(r["iotCode"]),
+                                fields))
         if self.log is not None:
             self.log.pushes(firsts)
 

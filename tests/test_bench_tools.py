@@ -110,3 +110,19 @@ def test_the_soak_benchmark_runs_and_reports_its_figures() -> None:
     assert int(retried[1].replace(",", "")) > 0 and int(retried[2].replace(",", "")) > 0
     assert re.search(r"RSS      : [\d.]+ MB after warm-up, [\d.]+ MB at the end", out), out
     assert re.search(r"journals : requests [\d,]+/10,000 retained", out), out
+
+
+def test_the_rush_hour_benchmark_plays_the_story_and_reports_its_figures() -> None:
+    """benchmarks/bench_rush.py end to end at 40 vehicles, 600 times real time (its real run,
+    100,000 vehicles at speed 1: RESULTS.md)."""
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "bench_rush.py"), "--vehicles", "40", "--speed", "600",
+         "--check"], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = run.stdout
+    assert re.search(r"75 min: rentals +\d+ +pushes +[\d,]+ +delivered", out), out
+    found = re.search(r"pushes ([\d,]+) \(.*\); delivered ([\d,]+), retried 0, failed 0, "
+                      r"dropped 0, unread 0", out)
+    assert found and found[1] == found[2], out
+    assert re.search(r"peak memory: the run [\d,]+ MB, the server [\d,]+ MB", out), out
+    assert out.count("ok     ") == 6 and "targets: met" in out, out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -129,6 +130,19 @@ def test_base_url_drives_a_running_simulator(server: ServerThread) -> None:
     platforms = server.call(lambda sim: list(sim.platforms))
     assert platforms == ["A20081", "E30001"]
     assert server.call(lambda sim: sim.clock.paused) is False  # given back as it was
+
+
+def test_push_records_the_run_could_not_read_are_said() -> None:
+    thread = ServerThread(Config(seed=5, vehicles=3, paused=True, riders=False,
+                                 extra={"push_journal_size": 3})).start()
+    try:
+        result = run("rush-hour", "--vehicles", "40", "--base-url", thread.url)
+    finally:
+        thread.stop()
+    assert result.exit_code == 1, result.output  # its push outcomes count short
+    said = re.search(r"([\d,]+) push attempts fell off the server's push journal before the run "
+                     r"read them: the outcomes about pushes count short", result.output)
+    assert said and int(said[1].replace(",", "")) > 0, result.output
 
 
 def test_an_unreachable_simulator_exits_2() -> None:

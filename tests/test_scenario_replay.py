@@ -39,7 +39,7 @@ async def test_two_runs_of_a_seed_write_the_same_log_byte_for_byte(
 async def test_a_replay_makes_the_recorded_pushes_byte_for_byte(
         tmp_path: Path, name: str, vehicles: int | None) -> None:
     log = tmp_path / "run.jsonl"
-    recording = Receiver()
+    recording = Receiver(keep=True)
     await recording.start()
     try:
         result = await play(plan(get(name), vehicles=vehicles), record=log, receiver=recording)
@@ -50,7 +50,7 @@ async def test_a_replay_makes_the_recorded_pushes_byte_for_byte(
     assert Counter(recording.bodies) == Counter(recorded)
     assert result.counters["pushes"] == len(recorded)
 
-    replaying = Receiver()
+    replaying = Receiver(keep=True)
     await replaying.start()
     try:
         replayed = await replay(log, receiver=replaying)

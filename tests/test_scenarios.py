@@ -4,6 +4,7 @@ and pacing keep their rules; remote runs; the /_sim/scenarios routes."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.scenarios import NAMES, get, library
+from simulator.scenarios.drivers import LocalDriver
 from simulator.scenarios.model import MIN, FleetSpec, Rent, Scenario, Story, plan, vehicles_of
 from simulator.scenarios.outcomes import (
     Answer,
@@ -29,10 +31,13 @@ from simulator.scenarios.outcomes import (
     share,
     verdict,
 )
-from simulator.scenarios.runner import Pacing
+from simulator.scenarios.receiver import Receiver
+from simulator.scenarios.record import PushIds
+from simulator.scenarios.runner import Pacing, Run
+from simulator.server.keys import DISPATCHER
 from simulator.server.runner import start
 from simulator.server.scenario_routes import RUNS, own_url
-from simulator.server.scenario_session import play
+from simulator.server.scenario_session import local_config, play
 from simulator.sim import DEFAULT_START, Config, Simulator
 from tests.helpers.openapi import CONTROL, response_validator
 
@@ -152,38 +157,58 @@ def test_push_counts_hold_exactly_when_the_matches_are_within_bounds(
 
     expected = (all(within(hits.count(v)) for v in vehicles or ()) if outcome.each
                 else within(len(hits)))
-    assert verdict(outcome, Observed(pushes=pushes)).ok == expected
+    seen = Observed([outcome])
+    for p in pushes:
+        seen.push(p)
+    assert verdict(outcome, seen).ok == expected
 
 
 @settings(max_examples=100)
 @given(rentals=st.integers(0, 10_000), fraction=st.floats(0.01, 10), seen=st.integers(0, 10_000))
 def test_a_share_of_a_counter_is_its_floor(rentals: int, fraction: float, seen: int) -> None:
     outcome = Pushes("x", "components", at_least=share("rentals", fraction))
-    observed = Observed(pushes=[Seen(1, "components", 0, {})] * seen,
-                        counters={"rentals": rentals})
+    observed = Observed([outcome], counters={"rentals": rentals})
+    for _ in range(seen):
+        observed.push(Seen(1, "components", 0, {}))
     assert verdict(outcome, observed).ok == (seen >= math.floor(fraction * rentals))
 
 
 def test_answers_state_travelled_and_counts() -> None:
-    seen = Observed(
-        answers=[Answer(5, "unlock", 0, 15301), Answer(9, "unlock", 1, 0),
-                 Answer(10, "location", 2, 0, {"latitude": 52.0, "longitude": 4.0}),
-                 Answer(20, "location", 2, 0, {"latitude": 52.009, "longitude": 4.0})],
-        states={0: {"online": True, "faults": ["21"], "status": {"powerPercent": 40}}},
-        counters={"rentals": 3})
-    assert verdict(Answers("x", "unlock", 15301, (0,), (0, 6)), seen).ok
-    assert not verdict(Answers("x", "unlock", 15301, (1,)), seen).ok
-    assert verdict(State("x", (0,), {"online": True, "faults": contains("21"),
-                                     "status.powerPercent": at_least(40)}), seen).ok
-    bad = verdict(State("x", (0, 1), {"faults": excludes("21")}), seen)
-    assert not bad.ok and "vehicle 0: faults=['21']" in bad.observed and "vehicle 1" in bad.observed
+    outcomes = [Answers("x", "unlock", 15301, (0,), (0, 6)), Answers("x", "unlock", 15301, (1,)),
+                 State("x", (0,), {"online": True, "faults": contains("21"),
+                                   "status.powerPercent": at_least(40)}),
+                 State("x", (0, 1), {"faults": excludes("21")}),
+                 Travelled("x", 2, 990), Travelled("x", 2, 1010), Travelled("x", 2, 500, (15, 30)),
+                 Travelled("x", 3, 1), Count("x", "rentals", 3, 3), Count("x", "rentals", 4)]
+    seen = Observed(outcomes, states={0: {"online": True, "faults": ["21"],
+                                          "status": {"powerPercent": 40}}},
+                    counters={"rentals": 3})
+    for a in [Answer(5, "unlock", 0, 15301), Answer(9, "unlock", 1, 0),
+              Answer(10, "location", 2, 0, {"latitude": 52.0, "longitude": 4.0}),
+              Answer(20, "location", 2, 0, {"latitude": 52.009, "longitude": 4.0})]:
+        seen.answer(a)
+    # A location push is a fix too (a valid one); another vehicle's is not this one's.
+    seen.push(Seen(25, "location", 3, {"locationStatus": "valid", "latitude": "52.0",
+                                       "longitude": "4.0"}))
+    seen.push(Seen(26, "location", 3, {"locationStatus": "invalid", "latitude": "53.0",
+                                       "longitude": "4.0"}))
+    ok = [verdict(o, seen).ok for o in outcomes]
+    assert ok == [True, False, True, False, True, False, False, False, True, False]
+    bad = verdict(outcomes[3], seen)
+    assert "vehicle 0: faults=['21']" in bad.observed and "vehicle 1" in bad.observed
+    assert verdict(outcomes[7], seen).observed == "0 m over 1 fixes"
     far = distance_m((52.0, 4.0), (52.009, 4.0))
     assert 995 < far < 1005
-    assert verdict(Travelled("x", 2, 990), seen).ok
-    assert not verdict(Travelled("x", 2, 1010), seen).ok
-    assert not verdict(Travelled("x", 2, 500, (15, 30)), seen).ok  # one fix in the window
-    assert verdict(Count("x", "rentals", 3, 3), seen).ok
-    assert not verdict(Count("x", "rentals", 4), seen).ok
+
+
+@settings(max_examples=200)
+@given(ids=st.lists(st.integers(1, 100_000), max_size=60).flatmap(
+    lambda far: st.lists(st.one_of(st.sampled_from(far), st.integers(1, 300)) if far
+                         else st.integers(1, 300), max_size=200)))
+def test_a_push_id_is_new_exactly_once_in_any_order(ids: list[int]) -> None:
+    # A byte per id from the first seen (a set of millions of ints would cost hundreds of MB).
+    seen = PushIds()
+    assert [seen.add(i) for i in ids] == [i not in ids[:n] for n, i in enumerate(ids)]
 
 
 # -- pacing -------------------------------------------------------------------------------------
@@ -220,6 +245,26 @@ async def test_paced_runs_reach_each_step_when_wall_time_says(
         assert wall.now == pytest.approx(max(before, due))
 
 
+@settings(max_examples=100)
+@given(speed=st.one_of(st.none(), st.floats(0.01, 1e5)), step=st.floats(0.1, 600))
+def test_a_paced_run_moves_the_clock_a_wall_second_at_most(speed: float | None,
+                                                           step: float) -> None:
+    # A 100,000-vehicle rush hour at speed 1 would push a step's 20,000 pushes at once, and
+    # overrun a served journal's 10,000 records before the run read them.
+    got = Pacing(speed).slice(step)
+    assert 0 < got <= step
+    assert got == (step if speed is None else min(step, speed))
+
+
+async def test_the_pace_counts_from_the_story_not_from_the_set_up() -> None:
+    wall = FakeWall()
+    pacing = Pacing(2.0, wall, wall.sleep)
+    wall.now += 30  # building the fleet
+    pacing.begin()
+    await pacing.wait(10)
+    assert wall.slept == [5.0]  # 10 virtual seconds at speed 2, from the story's start
+
+
 async def test_as_fast_as_possible_only_yields() -> None:
     wall = FakeWall()
     pacing = Pacing(None, wall, wall.sleep)
@@ -249,8 +294,44 @@ async def test_a_remote_simulator_plays_the_story_and_gets_its_clock_back() -> N
         third = await play(plan(get("theft"), seed=4), base_url=running.url)
         assert third.platform == "E30001-2"  # the code was taken: the next free one
         assert third.ok, failures(third)
+        assert result.counters["unread"] == again.counters["unread"] == 0
     finally:
         await running.stop()
+
+
+async def test_a_remote_run_says_how_many_push_records_it_could_not_read() -> None:
+    sim = Simulator(Config(seed=2, vehicles=4, paused=True, riders=False,
+                           extra={"push_journal_size": 3}))
+    running = await start(sim, pace=False)
+    try:
+        result = await play(plan(get("rush-hour"), vehicles=40), base_url=running.url)
+    finally:
+        await running.stop()
+    delivered = sim.outbox.counters["delivered"]
+    # The run reads after each slice; of what the ring held then, it missed nothing else.
+    assert 0 < result.counters["unread"] < delivered
+    assert result.counters["pushes"] + result.counters["unread"] >= delivered
+    assert not result.ok  # its push outcomes count short
+
+
+async def test_an_in_process_run_reads_every_push_however_small_the_journal() -> None:
+    # The driver hears each record as it is journaled (the way a hosted run on a busy server,
+    # or a fleet of 100,000, reads them all).
+    chosen = plan(get("rush-hour"), vehicles=40)
+    whole = await play(chosen)
+    sim = Simulator(replace(local_config(chosen), extra={"push_journal_size": 3}))
+    running = await start(sim, "127.0.0.1", 0, pace=False)
+    receiver = await Receiver().start()
+    try:
+        driver = LocalDriver(sim, running.url, running.runner.app[DISPATCHER])
+        small = await Run(chosen, driver, callback=receiver.url).play()
+    finally:
+        await receiver.stop()
+        await running.stop()
+    assert receiver.received == small.counters["delivered"]
+    assert small.counters == whole.counters and small.counters["pushes"] > 100
+    assert small.pushes_by_type == whole.pushes_by_type
+    assert [v.observed for v in small.verdicts] == [v.observed for v in whole.verdicts]
 
 
 # -- /_sim/scenarios -----------------------------------------------------------------------------

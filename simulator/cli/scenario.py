@@ -101,6 +101,10 @@ def summary(console: Console, result: Result) -> None:
         f"{clock_text(result.plan.scenario.duration)} of virtual time in "
         f"{result.wall_s:.1f} s ({result.plan.scenario.duration / max(result.wall_s, 1e-9):,.0f}"
         f"x) · platform {result.platform}")
+    if c["unread"]:
+        console.print(f"[yellow]{c['unread']:,} push attempts fell off the server's push journal "
+                      "before the run read them: the outcomes about pushes count short (the "
+                      "server is too busy, or its journal too small, for this fleet)[/]")
     ok = sum(v.ok for v in result.verdicts)
     verdict = "[green]all outcomes happened[/]" if result.ok else (
         f"[red]{len(result.verdicts) - ok} of {len(result.verdicts)} outcomes did not happen[/]")

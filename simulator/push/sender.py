@@ -84,12 +84,12 @@ class ProcessSender:
     def __init__(self, stuck_s: float = STUCK_S) -> None:
         self.stuck_s = stuck_s
         self._keys = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[Outcome]] = {}
+        # key -> the push's answer to be, and when a child that has not answered it is stuck
+        self._waiting: dict[int, tuple[asyncio.Future[Outcome], float]] = {}
         self._child: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[None] | None = None
-        self._sent: dict[int, float] = {}  # key -> when a child that has not answered is stuck
         self._restarting = asyncio.Lock()
 
     async def start(self) -> None:
@@ -127,17 +127,16 @@ class ProcessSender:
                     await self.start()
         assert self._writer is not None
         key = next(self._keys)
-        done = self._waiting[key] = asyncio.get_running_loop().create_future()
-        raw = url.encode()
-        self._writer.write(_PUSH.pack(key, timeout, len(body), len(raw)) + raw + body)
+        done = asyncio.get_running_loop().create_future()
         # The child gives up after `timeout`; a stuck child is the watchdog's (no timer per push:
         # at fleet scale asyncio.wait_for cost the REST surface more than the push itself).
-        self._sent[key] = time.monotonic() + timeout + self.stuck_s
+        self._waiting[key] = (done, time.monotonic() + timeout + self.stuck_s)
+        raw = url.encode()
+        self._writer.write(_PUSH.pack(key, timeout, len(body), len(raw)) + raw + body)
         try:
             return await done
         finally:
             self._waiting.pop(key, None)
-            self._sent.pop(key, None)
 
     async def _watch(self) -> None:
         """Fail the pushes a stuck child has held past their timeout (it answers every push
@@ -145,9 +144,8 @@ class ProcessSender:
         while True:
             await asyncio.sleep(min(1.0, self.stuck_s))
             now = time.monotonic()
-            for key, deadline in list(self._sent.items()):
-                done = self._waiting.get(key)
-                if deadline < now and done is not None and not done.done():
+            for done, deadline in list(self._waiting.values()):
+                if deadline < now and not done.done():
                     done.set_result((None, "delivery process did not answer",
                                      self.stuck_s * 1000))
 
@@ -156,16 +154,16 @@ class ProcessSender:
             while True:
                 key, status, ms, size = _DONE.unpack(await reader.readexactly(_DONE.size))
                 error = (await reader.readexactly(size)).decode() if size else None
-                done = self._waiting.get(key)
-                if done is not None and not done.done():
-                    done.set_result((None if status < 0 else status, error, ms))
+                waiting = self._waiting.get(key)
+                if waiting is not None and not waiting[0].done():
+                    waiting[0].set_result((None if status < 0 else status, error, ms))
         except (asyncio.IncompleteReadError, ConnectionError):
             self._fail("delivery process exited")
             if self._writer is not None:
                 self._writer.close()
 
     def _fail(self, why: str) -> None:
-        for done in self._waiting.values():
+        for done, _ in self._waiting.values():
             if not done.done():
                 done.set_result((None, why, 0.0))
 

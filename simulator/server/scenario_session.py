@@ -18,6 +18,7 @@ from simulator.scenarios.receiver import Receiver
 from simulator.scenarios.record import (
     Log,
     LogError,
+    PushIds,
     Recorded,
     Recording,
     differences,
@@ -31,7 +32,6 @@ from simulator.server.runner import Running, start
 from simulator.sim import Config, Simulator
 from simulator.world.physics import PhysicsConfig
 
-PUSH_JOURNAL = 5_000_000  # an in-process run reads every push attempt: keep them all
 CONFIG_FIELDS = ("seed", "vehicles", "start", "riders", "tick_s", "token_lifetime", "extra")
 
 
@@ -39,8 +39,7 @@ def local_config(plan: Plan) -> Config:
     """The in-process simulator of a run: the scenario's seed and chance rates, its clock moved
     by the run only, riders played by the story (each rental's ride is the story's)."""
     return Config(seed=plan.seed, vehicles=1, paused=True, riders=False,
-                  physics=PhysicsConfig.parse(plan.scenario.physics),
-                  extra={"push_journal_size": PUSH_JOURNAL})
+                  physics=PhysicsConfig.parse(plan.scenario.physics))
 
 
 def config_json(config: Config, physics: str) -> dict[str, Any]:
@@ -126,7 +125,7 @@ async def replay(path: str | Path, receiver: Receiver | None = None) -> Replayed
     sim, running = await serve_local(config)
     driver = LocalDriver(sim, running.url, running.runner.app[DISPATCHER])
     out = Replayed(recorded)
-    sent: set[int] = set()
+    sent = PushIds()
     platforms: list[str] = []
 
     async def collect() -> None:
